@@ -1,0 +1,56 @@
+// Event rules as data: one pattern → one target. The CDK app and the local bus both read this list.
+
+import type { FunctionName } from "../functions/registry.ts";
+import type { WorkflowName } from "../workflows/registry.ts";
+import type { BusName } from "./types.ts";
+
+/** Where a matched event goes: a Step Functions workflow (StartExecution) or a Lambda function (async invoke). */
+export type RuleTarget =
+  | { kind: "workflow"; workflow: WorkflowName }
+  | { kind: "function"; function: FunctionName };
+
+/**
+ * What the target receives. Without one, the whole event. `path` is a JSONPath like EventBridge's `InputPath`;
+ * `transformer` is EventBridge's input transformer (`<name>` placeholders filled from `inputPathsMap`).
+ */
+export type RuleInput =
+  | { kind: "path"; path: string }
+  | { kind: "transformer"; inputPathsMap: Record<string, string>; inputTemplate: string };
+
+/** EventBridge's per-target retry policy; AWS allows 0–185 attempts and 60–86,400 seconds of event age. */
+export interface RetryPolicy {
+  maximumRetryAttempts: number;
+  maximumEventAgeSeconds: number;
+}
+
+export interface Rule {
+  /** EventBridge rule name: 1–64 of [.\-_A-Za-z0-9]. */
+  name: string;
+  description: string;
+  bus: BusName;
+  /** An EventBridge event pattern (validated by `compilePattern` at start and in the tests). */
+  pattern: Record<string, unknown>;
+  target: RuleTarget;
+  input?: RuleInput;
+  retryPolicy: RetryPolicy;
+  /** Undeliverable events are kept in a dead-letter queue (SQS on AWS, the event log locally). */
+  deadLetterQueue: true;
+}
+
+const defaultRetryPolicy: RetryPolicy = { maximumRetryAttempts: 8, maximumEventAgeSeconds: 60 * 60 };
+
+export const rules: readonly Rule[] = [
+  {
+    name: "ecr-image-pushed",
+    description: "A successful ECR image push starts the image promotion workflow",
+    bus: "default",
+    pattern: {
+      source: ["aws.ecr"],
+      "detail-type": ["ECR Image Action"],
+      detail: { "action-type": ["PUSH"], result: ["SUCCESS"] },
+    },
+    target: { kind: "workflow", workflow: "promote-image" },
+    retryPolicy: defaultRetryPolicy,
+    deadLetterQueue: true,
+  },
+];

@@ -1,0 +1,158 @@
+// The schema of switchyard.yaml: one zod definition validates the platform's configuration for infra and runtime.
+
+import semver from "semver";
+import { z } from "zod";
+
+/** ECR repository names: lowercase path segments separated by `/`, as ECR accepts them. */
+const ecrRepositoryPattern = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+/** A GitHub `owner/name`. */
+const githubRepositoryPattern = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+/** Names used in Kubernetes objects and AWS resource names: DNS-1123 labels. */
+const dnsLabelPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const templatePlaceholderPattern = /\{([^}]*)\}/g;
+
+const name = (what: string) =>
+  z.string().regex(dnsLabelPattern, `expected a ${what} name of lowercase letters, digits and '-' (max 63)`);
+
+/** A template such as "{service}-staging" may only use the placeholders named. */
+const template = (allowed: readonly string[], what: string) =>
+  z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      for (const match of value.matchAll(templatePlaceholderPattern)) {
+        if (!allowed.includes(match[1] ?? "")) {
+          ctx.addIssue({
+            code: "custom",
+            message: `unknown placeholder {${match[1]}} in ${what}; expected ${allowed.map((p) => `{${p}}`).join(" or ")}`,
+          });
+        }
+      }
+    });
+
+const approvalSchema = z.union(
+  [
+    z.literal("none"),
+    z
+      .strictObject({
+        approvers: z.array(z.string().regex(emailPattern, "expected an e-mail address")).min(1),
+        minApprovals: z.number().int().min(1).default(1),
+        timeoutHours: z
+          .number()
+          .positive()
+          .max(24 * 365, "expected at most one year (Step Functions' limit)"),
+      })
+      .refine((a) => a.minApprovals <= new Set(a.approvers).size, {
+        message: "minApprovals is larger than the number of distinct approvers",
+        path: ["minApprovals"],
+      }),
+  ],
+  { error: () => 'expected "none" or { approvers: [...], minApprovals, timeoutHours }' },
+);
+
+const environmentSchema = z.strictObject({
+  name: name("environment"),
+  approval: approvalSchema,
+  argocd: z.strictObject({
+    namespace: name("namespace"),
+    application: template(["service", "environment"], "argocd.application"),
+  }),
+});
+
+const semverPolicySchema = z.strictObject({
+  semver: z.string().refine((range) => semver.validRange(range) !== null, "expected a valid semver range"),
+  includePrerelease: z.boolean().default(false),
+});
+const patternPolicySchema = z.strictObject({
+  pattern: z.string().refine((source) => {
+    try {
+      new RegExp(source);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "expected a valid regular expression"),
+});
+const tagPolicySchema = z.strictObject({
+  tag: z.string().regex(/^[\w][\w.-]{0,127}$/, "expected a Docker tag"),
+});
+
+const policySchema = z.union([semverPolicySchema, patternPolicySchema, tagPolicySchema], {
+  error: () => "expected exactly one of { semver: <range> }, { pattern: <regex> } or { tag: <name> }",
+});
+
+const serviceSchema = z.strictObject({
+  name: name("service"),
+  repository: z.string().regex(ecrRepositoryPattern, "expected an ECR repository name"),
+  policy: policySchema,
+  values: template(["environment", "service"], "values"),
+  github: z.string().regex(githubRepositoryPattern, "expected a GitHub repository as owner/name").optional(),
+});
+
+const duplicates = (values: readonly string[]): string[] =>
+  [...new Set(values.filter((v, i) => values.indexOf(v) !== i))].sort();
+
+/** The whole document. Cross-field rules (unique names, distinct values files) are checked here too. */
+export const configSchema = z
+  .strictObject({
+    gitops: z.strictObject({
+      repository: z.string().regex(githubRepositoryPattern, "expected a GitHub repository as owner/name"),
+      branch: z.string().min(1).default("main"),
+    }),
+    aws: z
+      .strictObject({
+        region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, "expected an AWS region such as eu-west-1"),
+        account: z
+          .string()
+          .regex(/^\d{12}$/, "expected a 12-digit AWS account id")
+          .optional(),
+      })
+      .default({ region: "us-east-1" }),
+    environments: z.array(environmentSchema).min(1, "expected at least one environment"),
+    services: z.array(serviceSchema).min(1, "expected at least one service"),
+  })
+  .superRefine((config, ctx) => {
+    for (const env of duplicates(config.environments.map((e) => e.name))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["environments"],
+        message: `environment "${env}" is defined twice`,
+      });
+    }
+    for (const svc of duplicates(config.services.map((s) => s.name))) {
+      ctx.addIssue({ code: "custom", path: ["services"], message: `service "${svc}" is defined twice` });
+    }
+    config.services.forEach((service, index) => {
+      const files = config.environments.map((env) => valuesFile(service, env.name));
+      if (config.environments.length > 1 && duplicates(files).length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", index, "values"],
+          message: "every environment must have its own values file: use {environment} in the path",
+        });
+      }
+    });
+  });
+
+export type SwitchyardConfig = z.infer<typeof configSchema>;
+export type ServiceConfig = SwitchyardConfig["services"][number];
+export type EnvironmentConfig = SwitchyardConfig["environments"][number];
+export type TagPolicy = ServiceConfig["policy"];
+
+const fill = (templateText: string, values: Record<string, string>): string =>
+  templateText.replace(templatePlaceholderPattern, (_, key: string) => values[key] ?? `{${key}}`);
+
+/**
+ * The GitOps values file of a service in one environment.
+ * @example valuesFile(checkout, "staging") // "envs/staging/checkout/values.yaml"
+ */
+export const valuesFile = (service: Pick<ServiceConfig, "name" | "values">, environment: string): string =>
+  fill(service.values, { service: service.name, environment });
+
+/**
+ * The Argo CD Application of a service in one environment.
+ * @example argoApplication(production, "checkout") // "checkout-production"
+ */
+export const argoApplication = (environment: EnvironmentConfig, service: string): string =>
+  fill(environment.argocd.application, { service, environment: environment.name });

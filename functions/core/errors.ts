@@ -1,0 +1,39 @@
+// Error classes of the core: every error says whether retrying can help, and its `name` is what workflows match.
+
+/** Base of every Switchyard error. `retryable` tells Step Functions `Retry` lists from `Catch` routes. */
+export abstract class SwitchyardError extends Error {
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that can never succeed as given (a decision, not the world's fault). */
+export class ValidationError extends SwitchyardError {
+  readonly retryable = false;
+}
+
+/** switchyard.yaml (or another configuration source) is invalid; `issues` lists each problem with its location. */
+export class ConfigError extends SwitchyardError {
+  readonly retryable = false;
+
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Something the request names does not exist. */
+export class NotFoundError extends SwitchyardError {
+  readonly retryable = false;
+}
+
+/** A dependency failed in a way that may pass (throttling, network, a lock held elsewhere). */
+export class TransientError extends SwitchyardError {
+  readonly retryable = true;
+}

@@ -1,0 +1,174 @@
+// The Lambda functions of functions/registry.ts: bundled locally with esbuild as ESM, each with its own role and logs.
+
+import { join } from "node:path";
+import { Duration, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import type { FunctionDefinition } from "../../functions/registry.ts";
+import { envNames } from "../../functions/wiring/env.ts";
+import { DeadLetterQueue } from "./dead-letter-queue.ts";
+
+/**
+ * The newest Node.js runtime this CDK version knows; cdk-nag (AwsSolutions-L1, Serverless-LambdaLatestVersion)
+ * flags anything older, which is the prompt to move when a CDK upgrade adds one.
+ */
+export const lambdaRuntime = lambda.Runtime.NODEJS_24_X;
+
+/** esbuild's target for the runtime above (`nodejs24.x` → `node24`), so syntax is lowered only as far as needed. */
+export const esbuildTarget = lambdaRuntime.name.replace(/^nodejs(\d+)\.x$/, "node$1");
+
+/** Where Lambda unpacks the bundle; the configuration file travels inside it. */
+const lambdaTaskRoot = "/var/task";
+/** The configuration's file name inside the bundle. */
+export const bundledConfigFileName = "switchyard.yaml";
+
+/** Function logs back operational debugging; three months covers a quarter's incident reviews. */
+export const functionLogRetention = logs.RetentionDays.THREE_MONTHS;
+
+/** Powertools settings shared by every function; observability.ts uses the same service name and namespace. */
+export const powertoolsEnvironment = {
+  POWERTOOLS_SERVICE_NAME: "switchyard",
+  POWERTOOLS_METRICS_NAMESPACE: "Switchyard",
+  POWERTOOLS_LOG_LEVEL: "INFO",
+} as const;
+
+/**
+ * esbuild emits `require()` calls for CommonJS dependencies it cannot convert; in an ES module there is no
+ * `require`, so the bundle defines one. The alias keeps the import from clashing with names in bundled code.
+ */
+const createRequireBanner =
+  "import { createRequire as __switchyardCreateRequire } from 'node:module'; const require = __switchyardCreateRequire(import.meta.url);";
+
+/** Async Lambda retries after a function error before the event goes to the on-failure destination (Lambda's default). */
+const asyncRetryAttempts = 2;
+
+const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** What the functions are built from. */
+export interface FunctionsProps {
+  /** The registry, keyed by function name. */
+  definitions: Readonly<Record<string, FunctionDefinition>>;
+  /** Repository root: registry paths are relative to it, and it holds the lock file esbuild resolves against. */
+  projectRoot: string;
+  /** The validated configuration file, copied into every bundle. */
+  configFile: string;
+  /** Functions that EventBridge invokes asynchronously; they get an on-failure destination. */
+  asyncInvoked: ReadonlySet<string>;
+}
+
+/**
+ * Every registry function as a `NodejsFunction` (arm64, ESM, X-Ray active, explicit log group, its own role).
+ *
+ * @example
+ * const fns = new Functions(this, "Functions", { definitions: functions, projectRoot, configFile, asyncInvoked });
+ * fns.get("resolve-services").functionArn;
+ */
+export class Functions extends Construct {
+  private readonly byName = new Map<string, NodejsFunction>();
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    for (const [name, definition] of Object.entries(props.definitions)) {
+      this.byName.set(name, this.build(name, definition, props));
+    }
+  }
+
+  /** The function registered under `name`; an unknown name is a registry error. */
+  get(name: string): NodejsFunction {
+    const fn = this.byName.get(name);
+    if (!fn) throw new Error(`No function "${name}" in the functions registry`);
+    return fn;
+  }
+
+  /** Every function with its registry name. */
+  entries(): IterableIterator<[string, NodejsFunction]> {
+    return this.byName.entries();
+  }
+
+  private build(name: string, definition: FunctionDefinition, props: FunctionsProps): NodejsFunction {
+    const scope = new Construct(this, definition.id);
+    const logGroup = new logs.LogGroup(scope, "LogGroup", { retention: functionLogRetention });
+    // An own role instead of the default one, which carries the AWS managed AWSLambdaBasicExecutionRole that may
+    // write to every log group in the account.
+    const role = new iam.Role(scope, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `Execution role of the ${name} function`,
+    });
+    logGroup.grantWrite(role);
+
+    const asyncInvoked = props.asyncInvoked.has(name);
+    const onFailure = asyncInvoked
+      ? new DeadLetterQueue(scope, "OnFailure", {
+          purpose: `asynchronous invocations of the ${name} function`,
+        })
+      : undefined;
+
+    const fn = new NodejsFunction(scope, "Function", {
+      entry: join(props.projectRoot, definition.entry),
+      handler: "handler",
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, "package-lock.json"),
+      description: definition.description,
+      runtime: lambdaRuntime,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.seconds(definition.timeoutSeconds),
+      memorySize: definition.memoryMb,
+      role,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        [envNames.config]: `${lambdaTaskRoot}/${bundledConfigFileName}`,
+        ...powertoolsEnvironment,
+        // Minified code is unreadable in a stack trace; the shipped source map makes it point at the .ts line.
+        NODE_OPTIONS: "--enable-source-maps",
+      },
+      ...(onFailure && {
+        onFailure: new destinations.SqsDestination(onFailure.queue),
+        retryAttempts: asyncRetryAttempts,
+      }),
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ["module", "main"],
+        banner: createRequireBanner,
+        target: esbuildTarget,
+        minify: true,
+        sourceMap: true,
+        // Stack traces still map to file and line; the sources themselves would only double the bundle.
+        sourcesContent: false,
+        // The SDK is bundled too, so a function runs the exact client versions the tests ran, not the runtime's.
+        externalModules: [],
+        forceDockerBundling: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `cp ${shellQuote(props.configFile)} ${shellQuote(join(outputDir, bundledConfigFileName))}`,
+          ],
+        },
+      },
+    });
+
+    const defaultPolicy = role.node.tryFindChild("DefaultPolicy");
+    if (defaultPolicy) {
+      Validations.of(defaultPolicy).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource *: X-Ray does not " +
+          "support resource-level permissions for them. Log writes are scoped to the function's own log group.",
+      });
+    }
+    Validations.of(fn).acknowledge({
+      id: "Serverless-LambdaDLQ",
+      reason: asyncInvoked
+        ? "Failed asynchronous invocations go to the on-failure destination (an SQS queue), which supersedes a " +
+          "dead-letter queue and also records the error."
+        : "Invoked only synchronously (Step Functions lambda:invoke, request/response): errors return to the " +
+          "workflow's Retry/Catch, so a dead-letter queue would never receive a message.",
+    });
+    return fn;
+  }
+}

@@ -1,0 +1,264 @@
+// The `switchyard` command line: start the local control plane, emit events, inspect it, manage local secrets.
+
+import "./shims/node20.ts";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../functions/core/errors.ts";
+import { createLogger } from "./log.ts";
+import { localSettings } from "./settings.ts";
+
+/** A failure to report as one line, without a stack. */
+class CliError extends Error {
+  override readonly name = "CliError";
+}
+
+const readInput = (file: string): string => {
+  try {
+    return readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new CliError(
+      code === "ENOENT" ? `${file}: no such file` : `${file}: cannot be read (${code ?? "error"})`,
+    );
+  }
+};
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Turns what a person hands `emit` into a PutEvents request: a PutEvents body (`{Entries}`), one EventBridge
+ * event (like the samples in events/samples/), or an array of events.
+ */
+export const toPutEventsRequest = (document: unknown, file: string): { Entries: unknown[] } => {
+  if (isObject(document) && Array.isArray(document.Entries)) return { Entries: document.Entries };
+  const events = Array.isArray(document) ? document : [document];
+  return {
+    Entries: events.map((event, i) => {
+      const where = Array.isArray(document) ? `${file}[${i}]` : file;
+      if (!isObject(event) || typeof event.source !== "string" || typeof event["detail-type"] !== "string") {
+        throw new CliError(
+          `${where}: expected a PutEvents request ({"Entries": [...]}) or an EventBridge event with "source", "detail-type" and "detail"`,
+        );
+      }
+      return {
+        Source: event.source,
+        DetailType: event["detail-type"],
+        Detail: JSON.stringify(event.detail ?? {}),
+        ...(Array.isArray(event.resources) ? { Resources: event.resources } : {}),
+        ...(typeof event.time === "string" ? { Time: event.time } : {}),
+        ...(typeof event.EventBusName === "string" ? { EventBusName: event.EventBusName } : {}),
+      };
+    }),
+  };
+};
+
+/** Calls the running runtime; a refused connection becomes a hint on how to start one. */
+const callRuntime = async (path: string, init?: RequestInit): Promise<{ status: number; body: unknown }> => {
+  const { url } = localSettings();
+  let response: Response;
+  try {
+    response = await fetch(`${url}${path}`, init);
+  } catch {
+    throw new CliError(
+      `No Switchyard runtime answers at ${url} (start one with "npm start", or set SWITCHYARD_URL)`,
+    );
+  }
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: keep the text.
+  }
+  return { status: response.status, body };
+};
+
+const errorMessage = (body: unknown): string =>
+  isObject(body) && typeof body.message === "string"
+    ? `${body.error ?? "Error"}: ${body.message}`
+    : String(body);
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+export const buildProgram = (): Command => {
+  const program = new Command()
+    .name("switchyard")
+    .description(
+      "Switchyard, the event-driven control plane of the developer platform — local runtime and tools",
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command("start")
+    .description(
+      "start the local control plane (gateway, event bus, workflow runner, scheduler) on 127.0.0.1:$PORT",
+    )
+    .action(async () => {
+      const settings = localSettings();
+      const { startRuntime } = await import("./runtime.ts");
+      const runtime = await startRuntime({
+        home: settings.home,
+        port: settings.port,
+        configPath: settings.configPath,
+        logger: createLogger(),
+      });
+      const shutdown = () => {
+        runtime.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+    });
+
+  program
+    .command("emit")
+    .description(
+      "put events on the running runtime's bus (a PutEvents request, an EventBridge event, or an array of events)",
+    )
+    .argument("<file>", "JSON file, or - for standard input")
+    .option("--json", "print the PutEvents response as JSON")
+    .action(async (file: string, options: { json?: boolean }) => {
+      let document: unknown;
+      try {
+        document = JSON.parse(readInput(file));
+      } catch (error) {
+        if (error instanceof CliError) throw error;
+        throw new CliError(`${file}: not valid JSON (${(error as Error).message})`);
+      }
+      const request = toPutEventsRequest(document, file);
+      const { status, body } = await callRuntime("/events", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(request),
+      });
+      if (status !== 200) throw new CliError(`emit failed (${status}) ${errorMessage(body)}`);
+      const response = body as {
+        FailedEntryCount: number;
+        Entries: { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[];
+      };
+      if (options.json) print(response);
+      else {
+        response.Entries.forEach((entry, i) => {
+          process.stdout.write(
+            entry.EventId
+              ? `accepted  ${entry.EventId}\n`
+              : `rejected  entry ${i}: ${entry.ErrorCode}: ${entry.ErrorMessage}\n`,
+          );
+        });
+      }
+      if (response.FailedEntryCount > 0) process.exitCode = 1;
+    });
+
+  program
+    .command("status")
+    .description("show whether the runtime is up, with its event and execution counts")
+    .option("--json", "print as JSON")
+    .action(async (options: { json?: boolean }) => {
+      const health = await callRuntime("/healthz");
+      if (health.status !== 200) throw new CliError(`runtime is not healthy (${health.status})`);
+      const events = (await callRuntime("/events?limit=1000")).body as {
+        events: { deliveries: { status: string }[] }[];
+      };
+      const executions = (await callRuntime("/executions?limit=1000")).body as {
+        executions: { status: string }[];
+      };
+      const count = (values: string[]) =>
+        values.reduce<Record<string, number>>((acc, v) => {
+          acc[v] = (acc[v] ?? 0) + 1;
+          return acc;
+        }, {});
+      const summary = {
+        url: localSettings().url,
+        status: "ok",
+        events: events.events.length,
+        deliveries: count(events.events.flatMap((e) => e.deliveries.map((d) => d.status))),
+        executions: count(executions.executions.map((e) => e.status)),
+      };
+      if (options.json) print(summary);
+      else {
+        process.stdout.write(`switchyard at ${summary.url}: ${summary.status}\n`);
+        process.stdout.write(
+          `events      ${summary.events} (deliveries ${JSON.stringify(summary.deliveries)})\n`,
+        );
+        process.stdout.write(`executions  ${JSON.stringify(summary.executions)}\n`);
+      }
+    });
+
+  program
+    .command("executions")
+    .description("list workflow executions, or show one with its state transitions")
+    .argument("[id]", "execution ARN or <workflow>:<name>")
+    .action(async (id: string | undefined) => {
+      const { status, body } = await callRuntime(
+        id ? `/executions/${encodeURIComponent(id)}` : "/executions",
+      );
+      if (status !== 200) throw new CliError(errorMessage(body));
+      print(body);
+    });
+
+  const secrets = program
+    .command("secrets")
+    .description("manage secrets in the local secret store ($SWITCHYARD_HOME/secrets.db)");
+  secrets
+    .command("put")
+    .description("store a new version of a secret (creating it if needed); it becomes AWSCURRENT")
+    .argument("<name>", "secret name, e.g. switchyard/github-webhook")
+    .argument(
+      "[value]",
+      "the value; omit or use - to read it from standard input (keeps it out of shell history)",
+    )
+    .action(async (name: string, value: string | undefined) => {
+      const secretString =
+        value === undefined || value === "-" ? readInput("-").replace(/\r?\n$/, "") : value;
+      const { openLocalSecretStore } = await import("./secrets.ts");
+      const store = openLocalSecretStore(localSettings().home);
+      try {
+        const exists = (await store.listSecrets()).some((s) => s.name === name);
+        if (!exists) await store.createSecret({ name });
+        const version = await store.putSecretValue(name, secretString);
+        process.stdout.write(
+          `stored ${name} version ${version.versionId} (${version.versionStages.join(", ")})\n`,
+        );
+      } finally {
+        store.close();
+      }
+    });
+  secrets
+    .command("list")
+    .description("list secret names (never values)")
+    .action(async () => {
+      const { openLocalSecretStore } = await import("./secrets.ts");
+      const store = openLocalSecretStore(localSettings().home);
+      try {
+        for (const secret of await store.listSecrets()) process.stdout.write(`${secret.name}\n`);
+      } finally {
+        store.close();
+      }
+    });
+
+  return program;
+};
+
+/** Runs the CLI: known failures print one clear line and exit 1; nothing prints a stack. */
+export const main = async (argv: string[]): Promise<void> => {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    // Our own errors explain themselves; a programming error is reported as such, still without a stack.
+    const programmingError = [TypeError, ReferenceError, RangeError, SyntaxError].some(
+      (c) => error instanceof c,
+    );
+    const message = error instanceof Error ? error.message : String(error);
+    const known = error instanceof CliError || error instanceof ConfigError || !programmingError;
+    process.stderr.write(`switchyard: ${known ? message : `unexpected error: ${message}`}\n`);
+    process.exitCode = 1;
+  }
+};

@@ -1,0 +1,90 @@
+// The `switchyard` executable: help for every command, emit/status against a running runtime, and local secrets.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, type RuntimeProcess, runCli, startCliRuntime, stopProcess } from "../support/process.ts";
+
+describe("switchyard CLI", () => {
+  let home: string;
+  let env: { SWITCHYARD_HOME: string; PORT: string };
+  let runtime: RuntimeProcess;
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), "switchyard-cli-"));
+    env = { SWITCHYARD_HOME: home, PORT: String(await freePort()) };
+  });
+  afterAll(async () => {
+    if (runtime) await stopProcess(runtime.child);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it.each([
+    [[]],
+    [["start"]],
+    [["emit"]],
+    [["status"]],
+    [["executions"]],
+    [["secrets"]],
+    [["secrets", "put"]],
+    [["secrets", "list"]],
+  ])("%j --help describes the command", (args) => {
+    const result = runCli([...args, "--help"], env);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: switchyard/);
+  });
+
+  it("secrets put/list work without a running runtime, and never print a value", () => {
+    const put = runCli(["secrets", "put", "switchyard/github-webhook", "-"], env, "s3cr3t-value\n");
+    expect(put.status).toBe(0);
+    expect(put.stdout).toMatch(/stored switchyard\/github-webhook version \S+ \(AWSCURRENT\)/);
+    expect(runCli(["secrets", "put", "switchyard/slack-token", "xoxb-123"], env).status).toBe(0);
+    const list = runCli(["secrets", "list"], env);
+    expect(list.stdout.trim().split("\n").sort()).toEqual([
+      "switchyard/github-webhook",
+      "switchyard/slack-token",
+    ]);
+    expect(`${put.stdout}${put.stderr}${list.stdout}${list.stderr}`).not.toContain("s3cr3t");
+  });
+
+  it("commands that need the runtime say how to start one when none answers", () => {
+    const result = runCli(["status"], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("No Switchyard runtime answers at");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("emit sends a sample event to the running runtime, status reports it, and secrets still work beside it", async () => {
+    runtime = await startCliRuntime(env);
+    const emitted = runCli(["emit", "events/samples/aws.ecr/image-push.json"], env);
+    expect(emitted.stderr).toBe("");
+    expect(emitted.status).toBe(0);
+    expect(emitted.stdout).toMatch(/^accepted {2}[0-9a-f-]{36}\n$/);
+
+    const status = runCli(["status", "--json"], env);
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: "ok", events: 1 });
+
+    expect(runCli(["secrets", "list"], env).stdout).toContain("switchyard/github-webhook");
+  });
+
+  it("emit rejects a file that is not an event, with the file named", () => {
+    const result = runCli(["emit", "-"], env, JSON.stringify({ hello: "world" }));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("-: expected a PutEvents request");
+  });
+
+  it("emit reports a failed entry and exits 1", () => {
+    const bad = { Entries: [{ Source: "aws.ecr", DetailType: "ECR Image Action", Detail: "{oops" }] };
+    const result = runCli(["emit", "-"], env, JSON.stringify(bad));
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain("rejected  entry 0: MalformedDetail: Detail is malformed.");
+  });
+
+  it("start refuses an invalid PORT clearly", () => {
+    const result = runCli(["start"], { ...env, PORT: "http" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('PORT must be a whole number from 1 to 65535; got "http"');
+  });
+});

@@ -1,0 +1,158 @@
+// switchyard.yaml validation: the shipped sample is valid, and each kind of mistake is reported with file, line and path.
+
+import { describe, expect, it } from "vitest";
+import { argoApplication, valuesFile } from "../../functions/core/config.ts";
+import { ConfigError } from "../../functions/core/errors.ts";
+import { loadConfig, parseConfig } from "../../functions/wiring/config.ts";
+
+const valid = `
+gitops: { repository: acme/gitops, branch: main }
+environments:
+  - name: staging
+    approval: none
+    argocd: { namespace: argocd, application: "{service}-staging" }
+  - name: production
+    approval: { approvers: [a@example.com, b@example.com], minApprovals: 1, timeoutHours: 24 }
+    argocd: { namespace: argocd, application: "{service}-production" }
+services:
+  - name: checkout
+    repository: checkout
+    policy: { semver: "^1.0.0" }
+    values: "envs/{environment}/checkout/values.yaml"
+`;
+
+const errorOf = (text: string): ConfigError => {
+  try {
+    parseConfig(text, "switchyard.yaml");
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+describe("switchyard.yaml", () => {
+  it("accepts the sample shipped at the repository root, with one service per policy kind", () => {
+    const config = loadConfig("switchyard.yaml");
+    expect(config.services.length).toBeGreaterThanOrEqual(3);
+    const kinds = config.services.map((s) => Object.keys(s.policy).find((k) => k !== "includePrerelease"));
+    expect(new Set(kinds)).toEqual(new Set(["semver", "pattern", "tag"]));
+  });
+
+  it("fills defaults: minApprovals 1, includePrerelease false, region us-east-1", () => {
+    const config = parseConfig(
+      valid.replace("minApprovals: 1, ", "").replace("branch: main", "branch: main"),
+      "switchyard.yaml",
+    );
+    const production = config.environments[1];
+    expect(production?.approval).toMatchObject({ minApprovals: 1 });
+    expect(config.services[0]?.policy).toEqual({ semver: "^1.0.0", includePrerelease: false });
+    expect(config.aws.region).toBe("us-east-1");
+  });
+
+  it("derives values files and Argo CD application names from the templates", () => {
+    const config = parseConfig(valid, "switchyard.yaml");
+    const [staging, production] = config.environments;
+    const checkout = config.services[0]!;
+    expect(valuesFile(checkout, "staging")).toBe("envs/staging/checkout/values.yaml");
+    expect(argoApplication(staging!, "checkout")).toBe("checkout-staging");
+    expect(argoApplication(production!, "checkout")).toBe("checkout-production");
+  });
+
+  it.each([
+    [
+      "a service with two policies",
+      valid.replace('{ semver: "^1.0.0" }', '{ semver: "^1.0.0", tag: stable }'),
+      "services[0].policy",
+      "exactly one of",
+    ],
+    [
+      "an invalid semver range",
+      valid.replace("^1.0.0", "one point oh"),
+      "services[0].policy.semver",
+      "expected a valid semver range",
+    ],
+    [
+      "an invalid regex",
+      valid.replace('{ semver: "^1.0.0" }', '{ pattern: "([" }'),
+      "services[0].policy.pattern",
+      "expected a valid regular expression",
+    ],
+    [
+      "a missing repository",
+      valid.replace("    repository: checkout\n", ""),
+      "services[0].repository",
+      "required",
+    ],
+    [
+      "an unknown key",
+      valid.replace("    repository: checkout\n", "    repository: checkout\n    colour: blue\n"),
+      "services[0]",
+      'unknown key "colour"',
+    ],
+    [
+      "an unknown placeholder",
+      valid.replace("{environment}/checkout", "{env}/checkout"),
+      "services[0].values",
+      "unknown placeholder {env}",
+    ],
+    [
+      "a values file shared by environments",
+      valid.replace("envs/{environment}/checkout", "envs/checkout"),
+      "services[0].values",
+      "its own values file",
+    ],
+    [
+      "more approvals than approvers",
+      valid.replace("minApprovals: 1", "minApprovals: 3"),
+      "environments[1].approval",
+      "minApprovals",
+    ],
+    [
+      "an approver that is not an e-mail",
+      valid.replace("a@example.com", "alice"),
+      "environments[1].approval",
+      "expected",
+    ],
+    [
+      "a bad approval value",
+      valid.replace("approval: none", "approval: maybe"),
+      "environments[0].approval",
+      'expected "none"',
+    ],
+    [
+      "a gitops repository without owner",
+      valid.replace("acme/gitops", "gitops"),
+      "gitops.repository",
+      "owner/name",
+    ],
+    [
+      "a duplicated service",
+      `${valid}  - name: checkout\n    repository: other\n    policy: { tag: stable }\n    values: "e/{environment}/o.yaml"\n`,
+      "services",
+      "defined twice",
+    ],
+    [
+      "no services",
+      valid.slice(0, valid.indexOf("services:")).concat("services: []\n"),
+      "services",
+      "at least one service",
+    ],
+  ])("rejects %s, naming the path", (_name, text, path, expected) => {
+    const error = errorOf(text);
+    const line = error.issues.find((issue) => issue.includes(` ${path}`));
+    expect(line, error.message).toBeDefined();
+    expect(line).toContain(expected);
+    expect(line).toMatch(/^switchyard\.yaml:\d+:\d+ /);
+    expect(error.message).not.toMatch(/\n\s+at /);
+  });
+
+  it("reports YAML syntax errors with their line", () => {
+    const error = errorOf("gitops: [\nservices: {");
+    expect(error.message).toMatch(/switchyard\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  it("reports a missing file clearly", () => {
+    expect(() => loadConfig("does-not-exist.yaml")).toThrow(/does-not-exist\.yaml: file not found/);
+  });
+});

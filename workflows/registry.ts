@@ -1,0 +1,31 @@
+// The Step Functions workflows: one ASL file each, loaded by the CDK app and by the local runner.
+
+import { type FunctionName, functionArnKey } from "../functions/registry.ts";
+
+export type WorkflowName = keyof typeof workflows;
+
+export interface WorkflowDefinition {
+  /** ASL file, relative to the repository root. */
+  file: string;
+  /** PascalCase id used for CDK construct ids. */
+  id: string;
+  description: string;
+  /** Functions the definition invokes through `${<Id>FunctionArn}` placeholders. */
+  functions: readonly FunctionName[];
+  /** Maximum run time of one execution. */
+  timeoutSeconds: number;
+}
+
+export const workflows = {
+  "promote-image": {
+    file: "workflows/promote-image.asl.json",
+    id: "PromoteImage",
+    description: "Promotes a pushed image to staging through a GitOps commit and Argo CD",
+    functions: ["resolve-services"],
+    timeoutSeconds: 60 * 60,
+  },
+} as const satisfies Record<string, WorkflowDefinition>;
+
+/** Substitution keys a workflow's definition may use, each mapped to the function it names. */
+export const workflowFunctionSubstitutions = (name: WorkflowName): Record<string, FunctionName> =>
+  Object.fromEntries(workflows[name].functions.map((fn) => [functionArnKey(fn), fn]));
