@@ -79,6 +79,45 @@ const errorMessage = (body: unknown): string =>
     ? `${body.error ?? "Error"}: ${body.message}`
     : String(body);
 
+interface ExecutionView {
+  workflow: string;
+  name: string;
+  status: string;
+  startDate: string;
+  stopDate?: string;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  transitions?: { type: string; stateName?: string; timestamp: string; error?: string }[];
+}
+
+const duration = (e: ExecutionView): string =>
+  e.stopDate ? `${Date.parse(e.stopDate) - Date.parse(e.startDate)} ms` : "running";
+
+const listExecutions = ({ executions }: { executions: ExecutionView[] }): string =>
+  executions.length === 0
+    ? "no executions yet\n"
+    : executions
+        .map(
+          (e) =>
+            `${e.status.padEnd(10)} ${e.startDate}  ${duration(e).padStart(9)}  ${e.workflow}:${e.name}\n`,
+        )
+        .join("");
+
+const describeExecution = (e: ExecutionView): string => {
+  const lines = [
+    `${e.workflow}:${e.name}  ${e.status}  (${duration(e)})`,
+    ...(e.error ? [`error: ${e.error}${e.cause ? ` — ${e.cause}` : ""}`] : []),
+    ...(e.output !== undefined ? [`output: ${JSON.stringify(e.output)}`] : []),
+    "transitions:",
+    ...(e.transitions ?? []).map(
+      (t) =>
+        `  ${t.timestamp.slice(11, 23)}  ${t.type}${t.stateName ? `  ${t.stateName}` : ""}${t.error ? `  ${t.error}` : ""}`,
+    ),
+  ];
+  return `${lines.join("\n")}\n`;
+};
+
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 export const buildProgram = (): Command => {
@@ -192,12 +231,19 @@ export const buildProgram = (): Command => {
     .command("executions")
     .description("list workflow executions, or show one with its state transitions")
     .argument("[id]", "execution ARN or <workflow>:<name>")
-    .action(async (id: string | undefined) => {
+    .option("--json", "print the API's JSON")
+    .action(async (id: string | undefined, options: { json?: boolean }) => {
       const { status, body } = await callRuntime(
         id ? `/executions/${encodeURIComponent(id)}` : "/executions",
       );
       if (status !== 200) throw new CliError(errorMessage(body));
-      print(body);
+      if (options.json) print(body);
+      else
+        process.stdout.write(
+          id
+            ? describeExecution(body as ExecutionView)
+            : listExecutions(body as { executions: ExecutionView[] }),
+        );
     });
 
   const secrets = program

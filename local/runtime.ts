@@ -16,13 +16,15 @@ import { createHttpServer, listen } from "./http/server.ts";
 import { localIntegrations, localSubstitutions } from "./integrations.ts";
 import { createLogger, type LocalLogger } from "./log.ts";
 import { LocalScheduler } from "./scheduler.ts";
-import { WorkflowRunner } from "./workflows/index.ts";
+import { ExecutionAlreadyExists, WorkflowRunner } from "./workflows/index.ts";
 
 /** The repository root: workflows/ and events/ are read from here. */
 export const repositoryRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
 /** Local account id, the one LocalStack and the SAM CLI use, so ARNs look like AWS's but are clearly local. */
 const localAccount = "000000000000";
+/** Region of local ARNs when switchyard.yaml names none (the SDKs' and CLI's usual default). */
+const localRegion = "us-east-1";
 
 export interface RuntimeOptions {
   home: string;
@@ -56,7 +58,7 @@ export interface Runtime {
 export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
   const logger = options.logger ?? createLogger();
   const config = loadConfig(options.configPath);
-  const region = config.aws.region;
+  const region = config.aws.region ?? localRegion;
   const account = config.aws.account ?? localAccount;
   const db = openDatabase(join(options.home, "state.db"));
   let server: Server | undefined;
@@ -74,12 +76,16 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     });
     const deliver: Deliver = async (rule, payload, delivery) => {
       if (rule.target.kind === "workflow") {
-        const started = await runner.startExecution({
-          workflow: rule.target.workflow,
-          name: delivery.name,
-          input: payload,
-        });
-        return started.executionArn;
+        const workflow = rule.target.workflow;
+        try {
+          const started = await runner.startExecution({ workflow, name: delivery.name, input: payload });
+          return started.executionArn;
+        } catch (error) {
+          // The name is derived from (rule, event): an execution that has it — even one that already ended —
+          // was started by an earlier attempt of this very delivery, cut short by a crash before it was marked.
+          if (!(error instanceof ExecutionAlreadyExists)) throw error;
+          return (await runner.describeExecution(`${workflow}:${delivery.name}`)).executionArn;
+        }
       }
       await fns[rule.target.function](payload);
       return `function:${rule.target.function}`;
@@ -122,7 +128,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
           listening.close(() => done());
           listening.closeAllConnections();
         });
-        scheduler.stop();
+        await scheduler.stop();
         await bus.stop();
         await runner.close();
         db.close();

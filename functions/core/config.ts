@@ -102,13 +102,17 @@ export const configSchema = z
     }),
     aws: z
       .strictObject({
-        region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, "expected an AWS region such as eu-west-1"),
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, "expected an AWS region such as eu-west-1")
+          .optional(),
         account: z
           .string()
           .regex(/^\d{12}$/, "expected a 12-digit AWS account id")
           .optional(),
       })
-      .default({ region: "us-east-1" }),
+      // Without a region, `cdk deploy` uses the CLI profile's and the local runtime us-east-1.
+      .default({}),
     environments: z.array(environmentSchema).min(1, "expected at least one environment"),
     services: z.array(serviceSchema).min(1, "expected at least one service"),
   })

@@ -37,3 +37,16 @@ export class NotFoundError extends SwitchyardError {
 export class TransientError extends SwitchyardError {
   readonly retryable = true;
 }
+
+/** Domain events could not all be delivered to the bus; the caller must fail so the platform retries it. */
+export class EventPublishError extends SwitchyardError {
+  readonly retryable = true;
+
+  constructor(
+    message: string,
+    readonly failures: readonly { detailType: string; errorCode: string; errorMessage: string }[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -10,6 +10,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { FunctionDefinition } from "../../functions/registry.ts";
 import { envNames } from "../../functions/wiring/env.ts";
+import { metricsNamespace, serviceName } from "../../functions/wiring/observability.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 
 /**
@@ -31,8 +32,8 @@ export const functionLogRetention = logs.RetentionDays.THREE_MONTHS;
 
 /** Powertools settings shared by every function; observability.ts uses the same service name and namespace. */
 export const powertoolsEnvironment = {
-  POWERTOOLS_SERVICE_NAME: "switchyard",
-  POWERTOOLS_METRICS_NAMESPACE: "Switchyard",
+  POWERTOOLS_SERVICE_NAME: serviceName,
+  POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
   POWERTOOLS_LOG_LEVEL: "INFO",
 } as const;
 

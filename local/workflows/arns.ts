@@ -17,7 +17,13 @@ const maxExecutionNameLength = 80;
 // U+0000-001F and U+007F-009F), surrogates and U+FFFE-FFFF in names.
 const forbiddenNameCharacters = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}\p{Cs}\uFFFE\uFFFF]/u;
 
-/** Throws `InvalidName` unless `name` is a valid execution name (1–80 characters, none of the forbidden ones). */
+/**
+ * Throws `InvalidName` unless `name` is a valid execution name (1–80 characters, none of the forbidden ones).
+ *
+ * @example
+ * assertExecutionName("push-42"); // fine
+ * assertExecutionName("push 42"); // throws InvalidName
+ */
 export const assertExecutionName = (name: string): void => {
   if (name.length === 0 || name.length > maxExecutionNameLength) {
     throw new InvalidName(name, `must be 1-${maxExecutionNameLength} characters`);
@@ -73,6 +79,9 @@ export const parseExecutionRef = (at: AwsLocation, ref: string): string | undefi
 /**
  * The local function an ARN or name designates, as Lambda's `FunctionName` accepts it: a name, a full or
  * partial ARN, optionally qualified. Only Switchyard functions of this region and account resolve.
+ *
+ * @example
+ * functionNameOf(location, "arn:aws:lambda:us-east-1:000000000000:function:switchyard-resolve-services") // "resolve-services"
  */
 export const functionNameOf = (at: AwsLocation, reference: string): string | undefined => {
   let name = reference;

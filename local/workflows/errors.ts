@@ -115,6 +115,9 @@ export class InvalidOutput extends WorkflowRunnerError {
  * A failure inside an execution, as Step Functions reports it: `name` is the error that `Retry`/`Catch`
  * `ErrorEquals` match, and `message` and `cause` both hold the Cause string, because the engine reads the
  * Cause from either. The exception that produced it, if any, stays on `thrown`.
+ *
+ * @example
+ * throw new StatesError("Lambda.ResourceNotFoundException", "Function not found: arn:aws:lambda:…");
  */
 export class StatesError extends WorkflowRunnerError {
   /** Read by the engine: `States.Runtime` errors can be neither retried nor caught. */

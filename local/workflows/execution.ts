@@ -44,6 +44,11 @@ type Ending = Omit<ExecutionOutcome, "stopDate"> & { event: HistoryEventType };
  * The life of one execution in this process. A fresh execution runs the workflow's shared machine; a resumed
  * one runs a copy that starts at its checkpoint (the last top-level state it entered) with that state's
  * recorded input. `running` until it ends or `close()` detaches it, and it writes nothing afterwards.
+ *
+ * @example
+ * const run = new ExecutionRun(services, workflow, record, false);
+ * run.start();
+ * run.stop("Superseded", "a newer image was pushed");
  */
 export class ExecutionRun implements TaskHost {
   readonly executionArn: string;

@@ -89,6 +89,9 @@ export const causeText = (cause: unknown): string | undefined => {
  * The history event for an engine event, or `undefined` when Step Functions records nothing for it (Task
  * failures and retries are recorded by the runner itself, which sees each attempt; execution ends are handled
  * by the caller).
+ *
+ * @example
+ * historyFromEngineEvent(event, new Date()) // { type: "ChoiceStateEntered", stateName: "AnyService", input: … }
  */
 export const historyFromEngineEvent = (event: EngineEvent, timestamp: Date): NewHistoryEvent | undefined => {
   switch (event.type) {

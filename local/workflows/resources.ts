@@ -155,6 +155,11 @@ const invokeLambdaIntegration = async (deps: InvokeDeps, parameters: unknown): P
 /**
  * Runs a Task's resource locally with its evaluated Parameters (or effective input) and returns the Task
  * result. Failures are `StatesError`s named as Step Functions would name them.
+ *
+ * @example
+ * const response = await invokeResource(deps, { kind: "lambda-invoke", resource, callback: false },
+ *   { FunctionName: "switchyard-resolve-services", Payload: event }, { executionArn, stateName: "ResolveServices" });
+ * response.Payload; // the function's result
  */
 export const invokeResource = async (
   deps: InvokeDeps,

@@ -20,7 +20,12 @@ const terminalErrors = new Set(["States.Runtime", "States.DataLimitExceeded"]);
 
 const millisecondsPerSecond = 1000;
 
-/** Whether an `ErrorEquals` entry matches a Task's error, with Step Functions' two wildcards. */
+/**
+ * Whether an `ErrorEquals` entry matches a Task's error, with Step Functions' two wildcards.
+ *
+ * @example
+ * errorMatches("States.TaskFailed", "States.Timeout") // false
+ */
 export const errorMatches = (pattern: string, error: string): boolean => {
   if (terminalErrors.has(error)) return false;
   if (pattern === "States.ALL") return true;

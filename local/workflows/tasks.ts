@@ -104,6 +104,28 @@ class Watchdog {
   }
 }
 
+/** How often a waiting Task re-reads its token, for SendTask* calls made by another process (the CLI). */
+const tokenPollIntervalMs = 1_000;
+
+/** Wakes the waiting Task when another process completes or beats its token in the shared database. */
+const watchTokenRow = (host: TaskHost, token: string, watchdog: Watchdog): (() => void) => {
+  let lastBeatAtMs = host.store.getToken(token)?.lastHeartbeatAt?.getTime() ?? 0;
+  const timer = setInterval(() => {
+    const row = host.store.getToken(token);
+    if (row?.status === "SUCCEEDED") {
+      host.callbacks.settle(token, { status: "SUCCEEDED", output: row.output });
+    } else if (row?.status === "FAILED") {
+      host.callbacks.settle(token, { status: "FAILED", error: row.error ?? "", cause: row.cause ?? "" });
+    } else if (row?.lastHeartbeatAt && row.lastHeartbeatAt.getTime() > lastBeatAtMs) {
+      lastBeatAtMs = row.lastHeartbeatAt.getTime();
+      watchdog.beat();
+    }
+  }, tokenPollIntervalMs);
+  // A process with nothing else to do may exit; the token table keeps the wait.
+  timer.unref();
+  return () => clearInterval(timer);
+};
+
 /** `TimeoutSecondsPath`/`HeartbeatSecondsPath` must point at a positive integer. */
 const secondsAt = async (
   plan: TaskPlan,
@@ -195,15 +217,19 @@ const runAttempt = async (
     ...(token ? { taskToken: token } : {}),
   };
 
+  let attemptOver = false;
+  let stopWatching: (() => void) | undefined;
   const work = async (): Promise<unknown> => {
     if (!token || !waiter) return invokeResource(host.invoke, plan.resource, parameters, ctx);
     if (current && current.status !== "PENDING") return settledOutcome(current);
     if (!current?.invokedAt) {
       const response = await invokeResource(host.invoke, plan.resource, parameters, ctx);
-      if (!host.isActive()) throw new ExecutionCancelledError();
+      // The attempt may have timed out, or the execution ended, while the resource ran.
+      if (attemptOver || !host.isActive()) throw new ExecutionCancelledError();
       store.markTokenInvoked(token, clock());
       host.append({ type: "TaskSubmitted", timestamp: clock(), ...about, output: response });
     }
+    stopWatching = watchTokenRow(host, token, watchdog);
     const outcome = await waiter.outcome;
     if (outcome.status === "FAILED") throw new StatesError(outcome.error, outcome.cause);
     return outcome.output;
@@ -232,8 +258,10 @@ const runAttempt = async (
     });
     throw failure;
   } finally {
+    attemptOver = true;
     watchdog.dispose();
     waiter?.release();
+    stopWatching?.();
   }
 };
 
@@ -241,6 +269,9 @@ const runAttempt = async (
  * Runs one entry into a Task state, retrying it as its `Retry` field says, and returns the Task result (which
  * the engine then passes through ResultSelector, ResultPath and OutputPath). The error thrown after the last
  * attempt is what the engine's `Catch` sees.
+ *
+ * @example
+ * const handler = (input: unknown) => runTaskEntry(run, plan, input, clock());
  */
 export const runTaskEntry = async (
   host: TaskHost,

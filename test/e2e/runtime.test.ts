@@ -1,13 +1,19 @@
 // End to end on the local runtime: a sample ECR push is accepted, logged, matched and starts its workflow.
 
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidEventPatternError } from "../../events/pattern.ts";
 import { rules } from "../../events/rules.ts";
 import { ConfigError } from "../../functions/core/errors.ts";
+import { loadConfig } from "../../functions/wiring/config.ts";
+import { executionNameFor, LocalEventBus } from "../../local/bus/event-bus.ts";
+import { openDatabase } from "../../local/db.ts";
+import { localFunctions } from "../../local/functions.ts";
 import { silentLogger } from "../../local/log.ts";
-import { startRuntime } from "../../local/runtime.ts";
+import { repositoryRoot, startRuntime } from "../../local/runtime.ts";
+import { WorkflowRunner } from "../../local/workflows/index.ts";
 import {
   entryFromSample,
   eventually,
@@ -156,7 +162,7 @@ describe("local runtime", () => {
 
 describe("local runtime start", () => {
   it("refuses an invalid configuration with the file, path and expectation — and listens on nothing", async () => {
-    const dir = (await import("node:fs")).mkdtempSync(join((await import("node:os")).tmpdir(), "cfg-"));
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
     const file = join(dir, "switchyard.yaml");
     writeFileSync(file, "gitops: { repository: acme/gitops }\nenvironments: []\nservices: []\n");
     const error = await startRuntime({ home: dir, port: 0, configPath: file, logger: silentLogger }).catch(
@@ -168,7 +174,7 @@ describe("local runtime start", () => {
   });
 
   it("refuses a rule with an invalid pattern", async () => {
-    const dir = (await import("node:fs")).mkdtempSync(join((await import("node:os")).tmpdir(), "rules-"));
+    const dir = mkdtempSync(join(tmpdir(), "rules-"));
     const bad = [{ ...rules[0]!, pattern: { source: [{ prefix: 42 }] } }];
     const error = await startRuntime({
       home: dir,
@@ -178,5 +184,48 @@ describe("local runtime start", () => {
       rules: bad,
     }).catch((e) => e);
     expect(error).toBeInstanceOf(InvalidEventPatternError);
+  });
+});
+
+describe("redelivery after a crash", () => {
+  it("a delivery whose execution was already started (and finished) before the crash is marked delivered, not re-run", async () => {
+    const home = mkdtempSync(join(tmpdir(), "redeliver-"));
+    // The state a crash leaves behind: the event accepted, its execution started under the delivery's name,
+    // the delivery itself still pending.
+    const db = openDatabase(join(home, "state.db"));
+    const bus = new LocalEventBus({ db, rules, deliver: async () => "unused" });
+    const { Entries } = bus.putEvents({
+      Entries: [entryFromSample(ecrPush, { "repository-name": "checkout" })],
+    });
+    const eventId = Entries[0]?.EventId ?? "";
+    const config = loadConfig("switchyard.yaml");
+    const runner = new WorkflowRunner({
+      db,
+      rootDir: repositoryRoot,
+      functions: localFunctions({ config, region: "eu-west-1", account: "000000000000" }),
+      region: "eu-west-1",
+    });
+    const name = executionNameFor("ecr-image-pushed", eventId);
+    const { executionArn } = await runner.startExecution({
+      workflow: "promote-image",
+      name,
+      input: bus.getEvent(eventId)?.event,
+    });
+    await runner.waitForExecution(executionArn);
+    await runner.close();
+    db.close();
+
+    const runtime = await startTestRuntime({ home });
+    try {
+      const event = await eventually(async () => {
+        const { body } = await runtime.call(`/events/${eventId}`);
+        return body.deliveries[0].status === "pending" ? undefined : body;
+      });
+      expect(event.deliveries[0]).toMatchObject({ status: "delivered", target: executionArn });
+      const { body } = await runtime.call("/executions");
+      expect(body.executions).toHaveLength(1);
+    } finally {
+      await runtime.dispose();
+    }
   });
 });

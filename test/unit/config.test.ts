@@ -39,7 +39,7 @@ describe("switchyard.yaml", () => {
     expect(new Set(kinds)).toEqual(new Set(["semver", "pattern", "tag"]));
   });
 
-  it("fills defaults: minApprovals 1, includePrerelease false, region us-east-1", () => {
+  it("fills defaults: minApprovals 1, includePrerelease false, no AWS region (the deployer's is used)", () => {
     const config = parseConfig(
       valid.replace("minApprovals: 1, ", "").replace("branch: main", "branch: main"),
       "switchyard.yaml",
@@ -47,7 +47,7 @@ describe("switchyard.yaml", () => {
     const production = config.environments[1];
     expect(production?.approval).toMatchObject({ minApprovals: 1 });
     expect(config.services[0]?.policy).toEqual({ semver: "^1.0.0", includePrerelease: false });
-    expect(config.aws.region).toBe("us-east-1");
+    expect(config.aws).toEqual({});
   });
 
   it("derives values files and Argo CD application names from the templates", () => {

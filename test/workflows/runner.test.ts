@@ -32,6 +32,7 @@ const workflows = {
   "long-task": fixture("long-task"),
   "execution-timeout": fixture("execution-timeout"),
   "missing-function": fixture("missing-function"),
+  "lambda-callback": fixture("lambda-callback"),
 };
 type FixtureName = keyof typeof workflows;
 
@@ -363,6 +364,30 @@ describe("WorkflowRunner", () => {
       await expect(runner.sendTaskSuccess(token, {})).rejects.toMatchObject({ name: "TaskTimedOut" });
     });
 
+    it("passes the token to a function through lambda:invoke.waitForTaskToken", async () => {
+      const payloads: { token: string; change: string }[] = [];
+      resolveServices = async (payload) => {
+        payloads.push(payload as { token: string; change: string });
+        return { queued: true };
+      };
+
+      const { executionArn } = await runner.startExecution({
+        workflow: "lambda-callback",
+        input: { change: "x" },
+      });
+      await settle();
+      const token = payloads[0]?.token ?? "";
+      await runner.sendTaskSuccess(token, { approved: true });
+      const done = await runner.waitForExecution(executionArn, 2_000);
+
+      expect(payloads).toEqual([{ token, change: "x" }]);
+      expect(done.output).toEqual({ change: "x", approval: { approved: true } });
+      const submitted = (await runner.getExecutionHistory(executionArn)).find(
+        (event) => event.type === "TaskSubmitted",
+      );
+      expect(submitted?.output).toMatchObject({ StatusCode: 200, Payload: { queued: true } });
+    });
+
     it("routes SendTaskFailure's error and cause to the States.TaskFailed catcher", async () => {
       const { executionArn } = await runner.startExecution({
         workflow: "callback",
@@ -628,8 +653,10 @@ describe("loading definitions", () => {
     );
   });
 
-  it("accepts the placeholder once it is substituted", () => {
-    expect(() => load("unknown-placeholder", { EventBusName: "switchyard" })).not.toThrow();
+  it("accepts the placeholder once it is substituted", async () => {
+    const runner = load("unknown-placeholder", { EventBusName: "switchyard" });
+    expect(await runner.listExecutions()).toEqual([]);
+    await runner.close();
   });
 
   it("rejects JSONata", () => {
@@ -666,6 +693,7 @@ describe("resuming after a restart", () => {
   });
 
   afterEach(() => {
+    vi.useRealTimers();
     rmSync(home, { recursive: true, force: true });
   });
 
@@ -744,6 +772,31 @@ describe("resuming after a restart", () => {
     ]);
     await second.close();
     db.close();
+  });
+
+  it("picks up SendTaskSuccess made by another process on the same database", async () => {
+    const file = join(home, "state.db");
+    const runtimeDb = openDatabase(file);
+    const runtime = open(runtimeDb);
+    const cliDb = openDatabase(file);
+    const cli = open(cliDb);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+    const { executionArn } = await runtime.startExecution({
+      workflow: "callback",
+      input: { change: "api:2.0.0" },
+    });
+    const token = await outbox.token();
+    await settle();
+
+    await cli.sendTaskSuccess(token, { approved: true, by: "cli" });
+    await advance(1_000);
+    const done = await runtime.waitForExecution(executionArn, 100);
+
+    expect(done).toMatchObject({ status: "SUCCEEDED", output: { approval: { approved: true, by: "cli" } } });
+    vi.useRealTimers();
+    await Promise.all([runtime.close(), cli.close()]);
+    runtimeDb.close();
+    cliDb.close();
   });
 
   it("takes the outcome of a token completed while the execution was not running", async () => {

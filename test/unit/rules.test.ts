@@ -1,0 +1,53 @@
+// The rules in events/rules.ts: valid for EventBridge, pointing at real targets, and matching the events they mean.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { compilePattern } from "../../events/pattern.ts";
+import { rules } from "../../events/rules.ts";
+import { functions } from "../../functions/registry.ts";
+import { workflows } from "../../workflows/registry.ts";
+
+const sample = (file: string) => JSON.parse(readFileSync(`events/samples/${file}`, "utf8"));
+
+/** Which samples each rule must match, and which it must not. */
+const expectations: Record<string, { matches: string[]; ignores: string[] }> = {
+  "ecr-image-pushed": {
+    matches: ["aws.ecr/image-push.json"],
+    ignores: [
+      "aws.ecr/image-delete.json",
+      "aws.ecr/image-push-failed.json",
+      "aws.cloudwatch/alarm-state-change.json",
+    ],
+  },
+};
+
+describe.each(rules.map((rule) => [rule.name, rule] as const))("rule %s", (name, rule) => {
+  it("has a name EventBridge accepts, used once", () => {
+    expect(name).toMatch(/^[.\-_A-Za-z0-9]{1,64}$/);
+    expect(rules.filter((r) => r.name === name)).toHaveLength(1);
+  });
+
+  it("has a valid pattern (compiled the way the bus and the CDK app compile it)", () => {
+    expect(() => compilePattern(rule.pattern)).not.toThrow();
+  });
+
+  it("targets a registered workflow or function", () => {
+    if (rule.target.kind === "workflow") expect(workflows).toHaveProperty(rule.target.workflow);
+    else expect(functions).toHaveProperty(rule.target.function);
+  });
+
+  it("has a retry policy within EventBridge's limits", () => {
+    expect(rule.retryPolicy.maximumRetryAttempts).toBeGreaterThanOrEqual(0);
+    expect(rule.retryPolicy.maximumRetryAttempts).toBeLessThanOrEqual(185);
+    expect(rule.retryPolicy.maximumEventAgeSeconds).toBeGreaterThanOrEqual(60);
+    expect(rule.retryPolicy.maximumEventAgeSeconds).toBeLessThanOrEqual(86_400);
+  });
+
+  it("matches the samples it is meant for and no others", () => {
+    const expected = expectations[name];
+    expect(expected, `add ${name} to the expectations table`).toBeDefined();
+    const pattern = compilePattern(rule.pattern);
+    for (const file of expected?.matches ?? []) expect(pattern.matches(sample(file)), file).toBe(true);
+    for (const file of expected?.ignores ?? []) expect(pattern.matches(sample(file)), file).toBe(false);
+  });
+});
