@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type RuntimeProcess, runCli, startCliRuntime, stopProcess } from "../support/process.ts";
+import { eventually } from "../support/runtime.ts";
 
 describe("switchyard CLI", () => {
   let home: string;
@@ -61,6 +62,21 @@ describe("switchyard CLI", () => {
     expect(emitted.stderr).toBe("");
     expect(emitted.status).toBe(0);
     expect(emitted.stdout).toMatch(/^accepted {2}[0-9a-f-]{36}\n$/);
+
+    // The push matched its rule and started the promotion workflow, visible in GET /executions.
+    const executions = await eventually(async () => {
+      const body = (await (await fetch(`${runtime.url}/executions`)).json()) as {
+        executions: { workflow: string; status: string }[];
+      };
+      return body.executions.length > 0 && body.executions[0]?.status !== "RUNNING"
+        ? body.executions
+        : undefined;
+    });
+    expect(executions).toEqual([expect.objectContaining({ workflow: "promote-image", status: "SUCCEEDED" })]);
+    const listed = runCli(["executions"], env);
+    expect(listed.stdout).toMatch(
+      /^SUCCEEDED {2}\S+ +\d+ ms {2}promote-image:ecr-image-pushed-[0-9a-f-]{36}\n$/,
+    );
 
     const status = runCli(["status", "--json"], env);
     expect(status.status).toBe(0);
