@@ -6,6 +6,7 @@ import type { BenchResult } from "./types.ts";
 const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> = {
   pattern: () => import("./pattern.bench.ts"),
   bus: () => import("./bus.bench.ts"),
+  promotion: () => import("./promotion.bench.ts"),
 };
 
 const only = process.argv.slice(2);

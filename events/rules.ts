@@ -47,9 +47,23 @@ export const rules: readonly Rule[] = [
     pattern: {
       source: ["aws.ecr"],
       "detail-type": ["ECR Image Action"],
-      detail: { "action-type": ["PUSH"], result: ["SUCCESS"] },
+      // Every tag policy ignores untagged pushes, so they need not start a workflow at all.
+      detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "image-tag": [{ exists: true }] },
     },
     target: { kind: "workflow", workflow: "promote-image" },
+    // The workflow's input contract (functions/core/promotion-input.ts), the same for every trigger.
+    input: {
+      kind: "transformer",
+      inputPathsMap: {
+        eventId: "$.id",
+        pushedAt: "$.time",
+        repository: "$.detail.repository-name",
+        tag: "$.detail.image-tag",
+        digest: "$.detail.image-digest",
+      },
+      inputTemplate:
+        '{"promotionId": null, "environment": null, "services": null, "trigger": {"kind": "ecr", "eventId": <eventId>}, "image": {"repository": <repository>, "tag": <tag>, "digest": <digest>, "pushedAt": <pushedAt>}}',
+    },
     retryPolicy: defaultRetryPolicy,
     deadLetterQueue: true,
   },

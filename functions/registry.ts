@@ -13,6 +13,14 @@ export interface FunctionDefinition {
   memoryMb: number;
   /** Publishes domain events: infra grants `events:PutEvents` on the switchyard bus and sets its name in the environment. */
   publishesEvents?: boolean;
+  /** HTTP API routes served by this function (API Gateway HTTP API, payload v2; the local gateway serves the same). */
+  http?: readonly HttpRoute[];
+}
+
+/** An HTTP API route key, as API Gateway writes it: `POST /promotions`, `GET /promotions/{id}`. */
+export interface HttpRoute {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
 }
 
 export const functions = {
@@ -23,6 +31,74 @@ export const functions = {
     timeoutSeconds: 10,
     memoryMb: 256,
   },
+  "decide-promotion": {
+    entry: "functions/handlers/decide-promotion.ts",
+    id: "DecidePromotion",
+    description:
+      "Records a promotion and decides, by the service's tag policy, whether the image goes to the environment",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+  },
+  "commit-images": {
+    entry: "functions/handlers/commit-images.ts",
+    id: "CommitImages",
+    description: "Commits decided images to the GitOps repository, one branch at a time, coalescing bursts",
+    timeoutSeconds: 120,
+    memoryMb: 512,
+  },
+  "watch-sync": {
+    entry: "functions/handlers/watch-sync.ts",
+    id: "WatchSync",
+    description:
+      "Asks Argo CD to refresh and reports whether the application is Synced and Healthy at a revision",
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+  "finish-promotion": {
+    entry: "functions/handlers/finish-promotion.ts",
+    id: "FinishPromotion",
+    description: "Records a promotion's outcome and publishes Promotion Succeeded or Promotion Failed",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  "ingest-github-webhook": {
+    entry: "functions/handlers/ingest-github-webhook.ts",
+    id: "IngestGithubWebhook",
+    description:
+      "Verifies GitHub webhook signatures, drops repeated deliveries, and puts the events on the bus",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    publishesEvents: true,
+    http: [{ method: "POST", path: "/webhooks/github" }],
+  },
+  "start-promotion": {
+    entry: "functions/handlers/start-promotion.ts",
+    id: "StartPromotion",
+    description: "Starts a promotion by hand: POST /promotions",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    http: [{ method: "POST", path: "/promotions" }],
+  },
+  "get-promotions": {
+    entry: "functions/handlers/get-promotions.ts",
+    id: "GetPromotions",
+    description: "Reports promotions and their decision reasons: GET /promotions, GET /promotions/{id}",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    http: [
+      { method: "GET", path: "/promotions" },
+      { method: "GET", path: "/promotions/{id}" },
+    ],
+  },
+  "list-environments": {
+    entry: "functions/handlers/list-environments.ts",
+    id: "ListEnvironments",
+    description: "Shows what each environment runs per service: GET /environments",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    http: [{ method: "GET", path: "/environments" }],
+  },
 } as const satisfies Record<string, FunctionDefinition>;
 
 /** The ASL substitution key for the function with this id, e.g. `ResolveServicesFunctionArn`. */
@@ -30,3 +106,40 @@ export const functionArnKeyForId = (id: string): string => `${id}FunctionArn`;
 
 /** The ASL substitution key for a function's ARN, e.g. `ResolveServicesFunctionArn`. */
 export const functionArnKey = (name: FunctionName): string => functionArnKeyForId(functions[name].id);
+
+/** An SQS queue feeding a function (an event source mapping on AWS, the local queue runner locally). */
+export interface QueueDefinition {
+  /** PascalCase id for CDK construct ids; `${<Id>QueueUrl}` is its ASL substitution key. */
+  id: string;
+  /** Queue name; FIFO queue names end in `.fifo`. */
+  name: string;
+  fifo: boolean;
+  consumer: FunctionName;
+  /** Messages handed to one invocation (SQS allows up to 10 for FIFO queues). */
+  batchSize: number;
+  /** How long a received message stays invisible; at least the consumer's timeout (AWS recommends 6×). */
+  visibilityTimeoutSeconds: number;
+  /** Receives before a message goes to the dead-letter queue. */
+  maxReceiveCount: number;
+}
+
+export const queues = {
+  /**
+   * GitOps commits, one message group per repository branch: FIFO serialises the writers of a branch, and a
+   * batch lets the consumer coalesce a burst of pushes for one service into one commit.
+   */
+  commits: {
+    id: "Commits",
+    name: "switchyard-commits.fifo",
+    fifo: true,
+    consumer: "commit-images",
+    batchSize: 10,
+    visibilityTimeoutSeconds: 6 * 120,
+    maxReceiveCount: 5,
+  },
+} as const satisfies Record<string, QueueDefinition>;
+
+export type QueueName = keyof typeof queues;
+
+/** The ASL substitution key for a queue's URL, e.g. `CommitsQueueUrl`. */
+export const queueUrlKey = (name: QueueName): string => `${queues[name].id}QueueUrl`;

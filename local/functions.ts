@@ -1,22 +1,56 @@
 // The local runtime's Lambda functions: the same handler factories and middleware, invoked in-process.
 
 import { randomUUID } from "node:crypto";
+import { SqsSchema } from "@aws-lambda-powertools/parser/schemas";
 import type { Context } from "aws-lambda";
 import type { SwitchyardConfig } from "../functions/core/config.ts";
+import type {
+  Clock,
+  DeployTarget,
+  EventPublisher,
+  GitOpsRepository,
+  IdempotencyStore,
+  IdGenerator,
+  PromotionStore,
+  SecretStore,
+  WorkflowCallbacks,
+  WorkflowStarter,
+} from "../functions/core/ports.ts";
+import { makeCommitImages } from "../functions/handlers/commit-images.ts";
+import { decidePromotionInputSchema, makeDecidePromotion } from "../functions/handlers/decide-promotion.ts";
+import { finishPromotionInputSchema, makeFinishPromotion } from "../functions/handlers/finish-promotion.ts";
+import { getPromotionsRequest, makeGetPromotions } from "../functions/handlers/get-promotions.ts";
+import { makeIngestGithubWebhook } from "../functions/handlers/ingest-github-webhook.ts";
+import { makeListEnvironments } from "../functions/handlers/list-environments.ts";
 import { makeResolveServices, resolveServicesInputSchema } from "../functions/handlers/resolve-services.ts";
+import { makeStartPromotion, startPromotionRequest } from "../functions/handlers/start-promotion.ts";
+import { makeWatchSync, watchSyncInputSchema } from "../functions/handlers/watch-sync.ts";
 import { type FunctionName, functions } from "../functions/registry.ts";
+import { withHttpStack } from "../functions/wiring/http.ts";
 import { withHandlerStack } from "../functions/wiring/middleware.ts";
 
+/** A function as the runner and the gateway call it: the event in, the handler's result out. */
 export type LocalFunction = (payload: unknown) => Promise<unknown>;
 
+/** Everything the handlers need, built by the local runtime's composition root. */
 export interface LocalFunctionDeps {
   config: SwitchyardConfig;
   region: string;
   account: string;
+  clock: Clock;
+  ids: IdGenerator;
+  promotions: PromotionStore;
+  gitops: GitOpsRepository;
+  deployTarget: DeployTarget;
+  publisher: EventPublisher;
+  callbacks: WorkflowCallbacks;
+  workflows: WorkflowStarter;
+  secrets: SecretStore;
+  idempotency: IdempotencyStore;
 }
 
 /** A Lambda context for an in-process invocation, with the function's configured timeout. */
-const lambdaContext = (name: FunctionName, deps: LocalFunctionDeps): Context => {
+const lambdaContext = (name: FunctionName, deps: Pick<LocalFunctionDeps, "region" | "account">): Context => {
   const functionName = `switchyard-${name}`;
   const deadline = Date.now() + functions[name].timeoutSeconds * 1000;
   return {
@@ -36,23 +70,64 @@ const lambdaContext = (name: FunctionName, deps: LocalFunctionDeps): Context => 
 };
 
 /**
- * Every function of `functions/registry.ts`, wired with local dependencies.
+ * Every function of `functions/registry.ts`, wired with local dependencies and wrapped in the same middleware
+ * as in Lambda.
  *
  * @example
- * const fns = localFunctions({ config, region, account });
- * await fns["resolve-services"]({ eventId, repository: "checkout", image: {} });
+ * const fns = localFunctions(deps);
+ * await fns["resolve-services"]({ repository: "checkout", environment: null, services: null, promotionId: null });
  */
 export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, LocalFunction> => {
+  const { config, clock } = deps;
   const handlers = {
-    "resolve-services": withHandlerStack(
-      makeResolveServices({ config: deps.config }),
-      resolveServicesInputSchema,
+    "resolve-services": withHandlerStack(makeResolveServices({ config }), resolveServicesInputSchema),
+    "decide-promotion": withHandlerStack(
+      makeDecidePromotion({ config, store: deps.promotions, clock }),
+      decidePromotionInputSchema,
     ),
+    "commit-images": withHandlerStack(
+      makeCommitImages({
+        config,
+        store: deps.promotions,
+        gitops: deps.gitops,
+        callbacks: deps.callbacks,
+        clock,
+      }),
+      SqsSchema,
+    ),
+    "watch-sync": withHandlerStack(
+      makeWatchSync({ config, deployTarget: deps.deployTarget, gitops: deps.gitops, clock }),
+      watchSyncInputSchema,
+    ),
+    "finish-promotion": withHandlerStack(
+      makeFinishPromotion({ store: deps.promotions, publisher: deps.publisher, clock }),
+      finishPromotionInputSchema,
+    ),
+    "ingest-github-webhook": withHttpStack(
+      makeIngestGithubWebhook({
+        secrets: deps.secrets,
+        secretName: config.github.webhookSecret,
+        idempotency: deps.idempotency,
+        publisher: deps.publisher,
+        clock,
+      }),
+    ),
+    "start-promotion": withHttpStack(
+      // Locally no authorizer runs, so the caller names themselves with x-switchyard-user.
+      makeStartPromotion({ config, workflows: deps.workflows, clock, ids: deps.ids, trustUserHeader: true }),
+      startPromotionRequest,
+    ),
+    "get-promotions": withHttpStack(makeGetPromotions({ promotions: deps.promotions }), getPromotionsRequest),
+    "list-environments": withHttpStack(makeListEnvironments({ config, promotions: deps.promotions })),
   } satisfies Record<FunctionName, unknown>;
   return Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [
       name,
-      (payload: unknown) => handler(payload as never, lambdaContext(name as FunctionName, deps)),
+      (payload: unknown) =>
+        (handler as (event: never, context: Context) => Promise<unknown>)(
+          payload as never,
+          lambdaContext(name as FunctionName, deps),
+        ),
     ]),
   ) as Record<FunctionName, LocalFunction>;
 };

@@ -1,15 +1,34 @@
 // Step Functions service integrations the local runner maps, and the extra ASL substitutions it provides.
 
+import { type QueueName, queues, queueUrlKey } from "../functions/registry.ts";
 import type { LocalEventBus } from "./bus/event-bus.ts";
+import type { LocalFifoQueue } from "./queue/fifo-queue.ts";
 import type { IntegrationContext, LocalIntegration } from "./workflows/index.ts";
 
 const putEventsResource = "arn:aws:states:::events:putEvents";
+const sendMessageResource = "arn:aws:states:::sqs:sendMessage";
 
-/** Names a workflow can use as `${Key}` besides function ARNs; infra provides the same keys. */
-export const localSubstitutions = { EventBusName: "switchyard" } as const;
+/** `${Key}` names a workflow can use besides function ARNs; infra provides the same keys. */
+export const substitutionKeys: readonly string[] = [
+  "EventBusName",
+  ...(Object.keys(queues) as QueueName[]).map(queueUrlKey),
+];
+
+/** The values of those keys in the local runtime. */
+export const localSubstitutions = (
+  queueUrls: Readonly<Record<QueueName, string>>,
+): Record<string, string> => ({
+  EventBusName: "switchyard",
+  ...Object.fromEntries(
+    (Object.keys(queues) as QueueName[]).map((name) => [queueUrlKey(name), queueUrls[name]]),
+  ),
+});
 
 /** The integration resources mapped locally (the ASL lint accepts exactly these). */
-export const localIntegrationResources: ReadonlySet<string> = new Set([putEventsResource]);
+export const localIntegrationResources: ReadonlySet<string> = new Set([
+  putEventsResource,
+  sendMessageResource,
+]);
 
 /** A Task failure named like the AWS integration's, so `Retry`/`Catch` behave the same. */
 class IntegrationError extends Error {
@@ -59,11 +78,51 @@ const putEvents =
   };
 
 /**
- * The integrations for a runner; `bus` is read lazily because the bus is built after the runner.
+ * `sqs:sendMessage` as Step Functions' optimized integration: `MessageBody` may be JSON (it is serialised); FIFO
+ * queues need `MessageGroupId`. With `.waitForTaskToken` the body carries the token to the consumer.
+ */
+const sendMessage =
+  (queuesByUrl: () => ReadonlyMap<string, LocalFifoQueue>): LocalIntegration =>
+  async (parameters: unknown) => {
+    if (!isRecord(parameters) || typeof parameters.QueueUrl !== "string") {
+      throw new IntegrationError("States.Runtime", "sqs:sendMessage needs Parameters.QueueUrl");
+    }
+    const queue = queuesByUrl().get(parameters.QueueUrl);
+    if (!queue) {
+      throw new IntegrationError(
+        "SQS.QueueDoesNotExistException",
+        `The queue ${parameters.QueueUrl} does not exist`,
+      );
+    }
+    if (typeof parameters.MessageGroupId !== "string" || parameters.MessageGroupId === "") {
+      throw new IntegrationError(
+        "SQS.SqsException",
+        "The request must contain the parameter MessageGroupId.",
+      );
+    }
+    const body =
+      typeof parameters.MessageBody === "string"
+        ? parameters.MessageBody
+        : JSON.stringify(parameters.MessageBody);
+    return queue.send({
+      body,
+      groupId: parameters.MessageGroupId,
+      ...(typeof parameters.MessageDeduplicationId === "string"
+        ? { deduplicationId: parameters.MessageDeduplicationId }
+        : {}),
+    });
+  };
+
+/**
+ * The integrations for a runner; the bus and queues are read lazily because they are built after the runner.
  *
  * @example
- * new WorkflowRunner({ ..., integrations: localIntegrations(() => bus) });
+ * new WorkflowRunner({ ..., integrations: localIntegrations({ bus: () => bus, queues: () => queuesByUrl }) });
  */
-export const localIntegrations = (bus: () => LocalEventBus): Record<string, LocalIntegration> => ({
-  [putEventsResource]: putEvents(bus),
+export const localIntegrations = (targets: {
+  bus: () => LocalEventBus;
+  queues: () => ReadonlyMap<string, LocalFifoQueue>;
+}): Record<string, LocalIntegration> => ({
+  [putEventsResource]: putEvents(targets.bus),
+  [sendMessageResource]: sendMessage(targets.queues),
 });

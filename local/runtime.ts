@@ -1,21 +1,47 @@
-// Composition root of the local runtime: config, stores, workflow runner, event bus, scheduler and gateway.
+// Composition root of the local runtime: config, stores, GitOps repo, simulated cluster, runner, bus, queues, gateway.
 
 import "./shims/node20.ts";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rules as defaultRules, type Rule } from "../events/rules.ts";
 import { schedules as defaultSchedules, type Schedule } from "../events/schedules.ts";
+import {
+  KubernetesDeployTarget,
+  kubeConfigFor,
+} from "../functions/adapters/kubernetes/kubernetes-deploy-target.ts";
 import type { SwitchyardConfig } from "../functions/core/config.ts";
+import type {
+  DeployTarget,
+  SecretStore,
+  WorkflowCallbacks,
+  WorkflowStarter,
+} from "../functions/core/ports.ts";
+import { type QueueName, queues } from "../functions/registry.ts";
 import { loadConfig } from "../functions/wiring/config.ts";
+import type { WorkflowName } from "../workflows/registry.ts";
+import { BusEventPublisher } from "./adapters/bus-event-publisher.ts";
+import { GitGitOpsRepository } from "./adapters/git-gitops-repository.ts";
+import { SqliteIdempotencyStore } from "./adapters/sqlite-idempotency-store.ts";
+import { SqlitePromotionStore } from "./adapters/sqlite-promotion-store.ts";
 import { type Deliver, type EventBusOptions, LocalEventBus } from "./bus/event-bus.ts";
+import {
+  type SimulatedCluster,
+  simulatedApplications,
+  startSimulatedCluster,
+} from "./cluster/simulated-cluster.ts";
 import { openDatabase, type SqliteDatabase } from "./db.ts";
 import { localFunctions } from "./functions.ts";
+import { seedFiles } from "./gitops-seed.ts";
+import { apiGatewayRoutes } from "./http/apigw.ts";
 import { localRoutes } from "./http/routes.ts";
 import { createHttpServer, listen } from "./http/server.ts";
 import { localIntegrations, localSubstitutions } from "./integrations.ts";
 import { createLogger, type LocalLogger } from "./log.ts";
+import { LocalFifoQueue } from "./queue/fifo-queue.ts";
 import { LocalScheduler } from "./scheduler.ts";
+import { openLocalSecretStore } from "./secrets.ts";
 import { ExecutionAlreadyExists, WorkflowRunner } from "./workflows/index.ts";
 
 /** The repository root: workflows/ and events/ are read from here. */
@@ -25,6 +51,9 @@ export const repositoryRoot = resolve(fileURLToPath(new URL("..", import.meta.ur
 const localAccount = "000000000000";
 /** Region of local ARNs when switchyard.yaml names none (the SDKs' and CLI's usual default). */
 const localRegion = "us-east-1";
+const millisecondsPerSecond = 1000;
+/** Bytes of randomness in a webhook secret generated for a fresh local home. */
+const generatedSecretBytes = 32;
 
 export interface RuntimeOptions {
   home: string;
@@ -45,8 +74,25 @@ export interface Runtime {
   bus: LocalEventBus;
   runner: WorkflowRunner;
   db: SqliteDatabase;
+  /** The real Kubernetes adapter, pointed at the simulated cluster. */
+  deployTarget: DeployTarget;
+  cluster: SimulatedCluster;
+  secrets: SecretStore;
   close(): Promise<void>;
 }
+
+/** A fresh home gets a random webhook secret, so signature checks work from the first start. */
+const ensureWebhookSecret = async (
+  secrets: SecretStore,
+  name: string,
+  logger: LocalLogger,
+): Promise<void> => {
+  if ((await secrets.listSecrets()).some((s) => s.name === name)) return;
+  await secrets.createSecret({ name, secretString: randomBytes(generatedSecretBytes).toString("hex") });
+  logger.info(
+    `created the GitHub webhook secret ${name}; set your own with: switchyard secrets put ${name} -`,
+  );
+};
 
 /**
  * Starts the local control plane and resolves once `GET /healthz` would answer 200. Throws `ConfigError`
@@ -61,36 +107,103 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const region = config.aws.region ?? localRegion;
   const account = config.aws.account ?? localAccount;
   const db = openDatabase(join(options.home, "state.db"));
-  let server: Server | undefined;
+  const secrets = openLocalSecretStore(options.home, { region, account });
+  const closers: (() => Promise<void> | void)[] = [() => db.close(), () => secrets.close()];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
   try {
-    const fns = localFunctions({ config, region, account });
-    const runner = new WorkflowRunner({
+    await ensureWebhookSecret(secrets, config.github.webhookSecret, logger);
+    const gitops = await GitGitOpsRepository.init(join(options.home, "gitops"), {
+      files: seedFiles(config),
+      branch: config.gitops.branch,
+    });
+    const cluster = await startSimulatedCluster({
+      applications: simulatedApplications(config),
+      resolveRevision: () => gitops.head(),
+      syncDelayMs: config.local.argo.syncDelaySeconds * millisecondsPerSecond,
+      degraded: (service) => config.local.argo.degraded.includes(service),
+    });
+    closers.push(() => cluster.close());
+    const deployTarget = new KubernetesDeployTarget(kubeConfigFor(cluster.access));
+
+    // The runner, the bus and the queues refer to each other; these late-bound ports break the cycle.
+    let runner: WorkflowRunner | undefined;
+    let bus: LocalEventBus | undefined;
+    const queuesByUrl = new Map<string, LocalFifoQueue>();
+    const callbacks: WorkflowCallbacks = {
+      sendTaskSuccess: (token, output) => runner!.sendTaskSuccess(token, output),
+      sendTaskFailure: (token, error, cause) => runner!.sendTaskFailure(token, error, cause),
+    };
+    const workflows: WorkflowStarter = {
+      start: (workflow, input, name) =>
+        runner!.startExecution({ workflow: workflow as WorkflowName, input, ...(name ? { name } : {}) }),
+    };
+    const fns = localFunctions({
+      config,
+      region,
+      account,
+      clock: { now: () => new Date() },
+      ids: { next: () => randomUUID() },
+      promotions: new SqlitePromotionStore({ db }),
+      gitops,
+      deployTarget,
+      publisher: new BusEventPublisher({ putEvents: (body) => bus!.putEvents(body) }),
+      callbacks,
+      workflows,
+      secrets,
+      idempotency: new SqliteIdempotencyStore({ db }),
+    });
+
+    const queueList = (Object.keys(queues) as QueueName[]).map((name) => {
+      const definition = queues[name];
+      const queue = new LocalFifoQueue({
+        db,
+        name: definition.name,
+        region,
+        account,
+        consumer: (event) => fns[definition.consumer](event) as never,
+        batchSize: definition.batchSize,
+        maxReceiveCount: definition.maxReceiveCount,
+        logger,
+      });
+      queuesByUrl.set(queue.url, queue);
+      return [name, queue] as const;
+    });
+    const queueUrls = Object.fromEntries(queueList.map(([name, queue]) => [name, queue.url])) as Record<
+      QueueName,
+      string
+    >;
+
+    runner = new WorkflowRunner({
       db,
       rootDir: repositoryRoot,
       functions: fns,
-      integrations: localIntegrations(() => bus),
-      substitutions: localSubstitutions,
+      integrations: localIntegrations({ bus: () => bus!, queues: () => queuesByUrl }),
+      substitutions: localSubstitutions(queueUrls),
       region,
       account,
       logger,
     });
+    const started = runner;
+    closers.push(() => started.close());
     const deliver: Deliver = async (rule, payload, delivery) => {
       if (rule.target.kind === "workflow") {
         const workflow = rule.target.workflow;
         try {
-          const started = await runner.startExecution({ workflow, name: delivery.name, input: payload });
-          return started.executionArn;
+          const execution = await started.startExecution({ workflow, name: delivery.name, input: payload });
+          return execution.executionArn;
         } catch (error) {
           // The name is derived from (rule, event): an execution that has it — even one that already ended —
           // was started by an earlier attempt of this very delivery, cut short by a crash before it was marked.
           if (!(error instanceof ExecutionAlreadyExists)) throw error;
-          return (await runner.describeExecution(`${workflow}:${delivery.name}`)).executionArn;
+          return (await started.describeExecution(`${workflow}:${delivery.name}`)).executionArn;
         }
       }
       await fns[rule.target.function](payload);
       return `function:${rule.target.function}`;
     };
-    const bus = new LocalEventBus({
+    bus = new LocalEventBus({
       db,
       rules: options.rules ?? defaultRules,
       deliver,
@@ -99,6 +212,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       logger,
       ...options.bus,
     });
+    const eventBus = bus;
+    closers.push(() => eventBus.stop());
     const scheduler = new LocalScheduler({
       schedules: options.schedules ?? defaultSchedules,
       logger,
@@ -108,35 +223,51 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       },
     });
 
-    await runner.resume();
-    bus.start();
+    await started.resume();
+    for (const [, queue] of queueList) {
+      queue.start();
+      closers.push(() => queue.stop());
+    }
+    eventBus.start();
     scheduler.start();
-    server = createHttpServer(localRoutes({ bus, runner }), logger);
+    closers.push(() => scheduler.stop());
+
+    const server: Server = createHttpServer(
+      [
+        ...localRoutes({ bus: eventBus, runner: started }),
+        ...apiGatewayRoutes(fns, { accountId: account, region, logger }),
+      ],
+      logger,
+    );
     const address = await listen(server, options.port, options.host ?? "127.0.0.1");
+    closers.push(
+      () =>
+        new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        }),
+    );
     const url = `http://${address.address}:${address.port}`;
-    logger.info(`switchyard is listening on ${url}`, { home: options.home, config: options.configPath });
-    const listening = server;
+    logger.info(`switchyard is listening on ${url}`, {
+      home: options.home,
+      config: options.configPath,
+      gitops: gitops.dir,
+      cluster: cluster.url,
+    });
     return {
       url,
       port: address.port,
       config,
-      bus,
-      runner,
+      bus: eventBus,
+      runner: started,
       db,
-      close: async () => {
-        await new Promise<void>((done) => {
-          listening.close(() => done());
-          listening.closeAllConnections();
-        });
-        await scheduler.stop();
-        await bus.stop();
-        await runner.close();
-        db.close();
-      },
+      deployTarget,
+      cluster,
+      secrets,
+      close: closeAll,
     };
   } catch (error) {
-    server?.close();
-    db.close();
+    await closeAll();
     throw error;
   }
 };

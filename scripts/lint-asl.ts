@@ -1,10 +1,10 @@
 // `npm run lint:asl`: lints every workflow definition; prints each problem and exits 1 when there is any.
 
 import { lintWorkflows } from "../local/asl-lint.ts";
-import { localIntegrationResources, localSubstitutions } from "../local/integrations.ts";
+import { localIntegrationResources, substitutionKeys } from "../local/integrations.ts";
 
 const problems = lintWorkflows(process.cwd(), {
-  extraSubstitutions: Object.keys(localSubstitutions),
+  extraSubstitutions: substitutionKeys,
   integrations: localIntegrationResources,
 });
 for (const problem of problems) process.stderr.write(`${problem}\n`);

@@ -21,8 +21,8 @@ export const workflows = {
     file: "workflows/promote-image.asl.json",
     id: "PromoteImage",
     description: "Promotes a pushed image to staging through a GitOps commit and Argo CD",
-    functions: ["resolve-services"],
-    timeoutSeconds: 60 * 60,
+    functions: ["resolve-services", "decide-promotion", "watch-sync", "finish-promotion"],
+    timeoutSeconds: 2 * 60 * 60,
   },
 } as const satisfies Record<string, WorkflowDefinition>;
 

@@ -48,7 +48,8 @@ const promotionSubject = {
   service,
   environment,
   repository: ecrRepositoryName,
-  tag: imageTag,
+  // Absent for a promotion by digest alone.
+  tag: imageTag.optional(),
   digest: imageDigest,
   // The bus event that started the promotion (an ECR push, a GitHub delivery or an API request).
   triggeringEventId: eventId,

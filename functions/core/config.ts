@@ -113,6 +113,39 @@ export const configSchema = z
       })
       // Without a region, `cdk deploy` uses the CLI profile's and the local runtime us-east-1.
       .default({}),
+    promotion: z
+      .strictObject({
+        /** How long a promotion waits for Argo CD to report Synced + Healthy at the new revision. */
+        syncTimeoutMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(15),
+        /** How often it asks Argo CD meanwhile. */
+        pollIntervalSeconds: z.number().int().min(0).max(300).default(10),
+      })
+      .default({ syncTimeoutMinutes: 15, pollIntervalSeconds: 10 }),
+    github: z
+      .strictObject({
+        /** Secret (name in Secrets Manager / the local store) holding the webhook's HMAC secret. */
+        webhookSecret: z.string().min(1).default("switchyard/github-webhook"),
+        /** Secret holding the token the GitOps writer commits with. */
+        tokenSecret: z.string().min(1).default("switchyard/github-token"),
+      })
+      .default({ webhookSecret: "switchyard/github-webhook", tokenSecret: "switchyard/github-token" }),
+    /** Settings of the local runtime only; ignored by the CDK app. */
+    local: z
+      .strictObject({
+        argo: z
+          .strictObject({
+            /** Seconds the simulated Argo CD takes to sync and become healthy. */
+            syncDelaySeconds: z.number().min(0).max(3600).default(2),
+            /** Services whose applications come up Degraded after a sync (demos and tests of failure paths). */
+            degraded: z.array(z.string()).default([]),
+          })
+          .default({ syncDelaySeconds: 2, degraded: [] }),
+      })
+      .default({ argo: { syncDelaySeconds: 2, degraded: [] } }),
     environments: z.array(environmentSchema).min(1, "expected at least one environment"),
     services: z.array(serviceSchema).min(1, "expected at least one service"),
   })

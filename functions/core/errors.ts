@@ -50,3 +50,8 @@ export class EventPublishError extends SwitchyardError {
     super(message, options);
   }
 }
+
+/** A write lost a race it could not win by re-applying (the branch kept moving, a condition kept failing). */
+export class ConflictError extends SwitchyardError {
+  readonly retryable = true;
+}

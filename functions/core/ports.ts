@@ -12,8 +12,10 @@ export interface IdGenerator {
   next(): string;
 }
 
-/** A domain event as Switchyard publishes it (`source: "switchyard"`). */
+/** A domain event as Switchyard publishes it (`source: "switchyard"`, unless it relays another sender's event). */
 export interface DomainEvent<TDetail = Record<string, unknown>> {
+  /** Defaults to "switchyard"; ingestion relays set the sender's, e.g. "github.com". */
+  source?: string;
   detailType: string;
   detail: TDetail;
   resources?: string[];
@@ -87,3 +89,214 @@ export interface SecretStore {
 
 /** The events a rule delivers look like this to its target. */
 export type BusEvent = EventBridgeEvent<Record<string, unknown>>;
+
+/** Who a GitOps commit is attributed to. */
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
+
+/** What `GitOpsRepository.updateFile` did. */
+export interface FileUpdateResult {
+  /** The branch head after the call: the new commit, or the head the edit found nothing to change at. */
+  revision: string;
+  /** False when `edit` returned no change (no commit was made). */
+  changed: boolean;
+  /** The file's content the edit was applied to (undefined when the file did not exist). */
+  previousContent?: string;
+  /** How many times the edit was re-applied because the branch moved under it. */
+  conflicts: number;
+}
+
+/**
+ * The GitOps repository: files on one branch, changed by commits that never overwrite a concurrent writer.
+ * GitHub's Git Data API in production, a real git repository on disk locally.
+ */
+export interface GitOpsRepository {
+  /** The commit the branch points at. */
+  head(): Promise<string>;
+  /** A file's content at `revision` (default: the branch head); undefined when it does not exist there. */
+  readFile(path: string, revision?: string): Promise<{ content: string; revision: string } | undefined>;
+  /**
+   * Reads the file at the head, applies `edit`, and commits the result with the head as parent. When the branch
+   * moved meanwhile (another writer), it re-reads and re-applies `edit` on the new head, with backoff, so no
+   * update is lost and none is forced over another. `edit` returns undefined for "nothing to change".
+   * Throws `ConflictError` when the branch keeps moving after the last attempt.
+   */
+  updateFile(input: {
+    path: string;
+    /** The commit message, or a function of the content the edit was applied to (called after `edit`). */
+    message: string | ((current: string | undefined) => string);
+    edit: (current: string | undefined) => string | undefined;
+    author?: CommitAuthor;
+  }): Promise<FileUpdateResult>;
+}
+
+/** Argo CD's view of an Application, as its `status` reports it. */
+export interface ApplicationStatus {
+  namespace: string;
+  name: string;
+  /** `status.sync.status`. */
+  syncStatus: "Synced" | "OutOfSync" | "Unknown";
+  /** `status.sync.revision`: the git revision Argo CD compared against. */
+  syncRevision?: string;
+  /** `status.health.status`. */
+  healthStatus: "Healthy" | "Progressing" | "Degraded" | "Suspended" | "Missing" | "Unknown";
+  /** `status.health.message`, when Argo CD gives one. */
+  healthMessage?: string;
+  /** `status.reconciledAt`: when the controller last compared live state with git. */
+  reconciledAt?: string;
+  /** `status.operationState`: the last sync operation, when there is one. */
+  operation?: {
+    phase: "Running" | "Succeeded" | "Failed" | "Error" | "Terminating";
+    message?: string;
+    revision?: string;
+    startedAt?: string;
+    finishedAt?: string;
+  };
+}
+
+/**
+ * Where services run: Argo CD Applications on the cluster (EKS in production, the simulated cluster locally),
+ * always reached through the Kubernetes API.
+ */
+export interface DeployTarget {
+  /** Reads an Application's status; `NotFoundError` when it does not exist. */
+  getApplication(namespace: string, name: string): Promise<ApplicationStatus>;
+  /** Asks Argo CD to re-read git now (the `argocd.argoproj.io/refresh` annotation). */
+  refreshApplication(namespace: string, name: string, mode?: "normal" | "hard"): Promise<void>;
+  /** Starts a sync, as `argocd app sync` does (the Application's `operation` field). */
+  syncApplication(
+    namespace: string,
+    name: string,
+    options?: { revision?: string; prune?: boolean },
+  ): Promise<void>;
+}
+
+/** A promotion's life: phases that end it are terminal. Failed is a decision (unhealthy, timed out); Errored, the world's fault. */
+export type PromotionPhase =
+  | "Pending"
+  | "Committing"
+  | "Syncing"
+  | "Succeeded"
+  | "Skipped"
+  | "Failed"
+  | "Errored";
+
+export const terminalPromotionPhases: readonly PromotionPhase[] = [
+  "Succeeded",
+  "Skipped",
+  "Failed",
+  "Errored",
+];
+
+/** Whether a promotion has ended. */
+export const isTerminal = (phase: PromotionPhase): boolean => terminalPromotionPhases.includes(phase);
+
+/** An image as a registry push names it. */
+export interface ImageRef {
+  /** ECR repository name, e.g. `payments/worker`. */
+  repository: string;
+  /** The pushed tag; absent for a digest-only promotion. */
+  tag?: string;
+  /** `sha256:<64 hex>`. */
+  digest: string;
+  /** When the image was pushed (the ECR event's `time`); orders pushes for `pattern` and `tag` policies. */
+  pushedAt: string;
+}
+
+export interface PromotionRecord {
+  id: string;
+  service: string;
+  environment: string;
+  image: ImageRef;
+  phase: PromotionPhase;
+  /** Why each decision was taken, in order (skips, supersessions, the last observed Argo CD status). */
+  reasons: string[];
+  trigger: { kind: "ecr" | "github" | "api"; eventId: string; requestedBy?: string };
+  /** The image the environment ran before. */
+  previous?: { tag?: string; digest: string };
+  /** The GitOps commit that carries the change. */
+  revision?: string;
+  executionArn?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What an environment runs for a service, as Switchyard last deployed it. */
+export interface DeploymentRecord {
+  service: string;
+  environment: string;
+  tag?: string;
+  digest: string;
+  pushedAt: string;
+  revision: string;
+  promotionId: string;
+  deployedAt: string;
+}
+
+/** Promotions, deployments and quarantined digests (DynamoDB in production, SQLite locally). */
+export interface PromotionStore {
+  createPromotion(record: PromotionRecord): Promise<void>;
+  /** Applies a change to a promotion; `NotFoundError` when unknown. Returns the updated record. */
+  updatePromotion(
+    id: string,
+    change: Partial<Pick<PromotionRecord, "phase" | "revision" | "previous" | "executionArn">> & {
+      reason?: string;
+    },
+  ): Promise<PromotionRecord>;
+  getPromotion(id: string): Promise<PromotionRecord | undefined>;
+  /** Newest first. */
+  listPromotions(filter?: {
+    service?: string;
+    environment?: string;
+    limit?: number;
+  }): Promise<PromotionRecord[]>;
+  getDeployment(service: string, environment: string): Promise<DeploymentRecord | undefined>;
+  listDeployments(): Promise<DeploymentRecord[]>;
+  putDeployment(record: DeploymentRecord): Promise<void>;
+  /** True when a rollback quarantined the digest for the service. */
+  isQuarantined(service: string, digest: string): Promise<boolean>;
+}
+
+/** Completes a `.waitForTaskToken` task (Step Functions SendTaskSuccess/Failure, or the local runner's registry). */
+export interface WorkflowCallbacks {
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
+  /** `error` is what the state's Retry/Catch match on. */
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/** Starts workflow executions (Step Functions StartExecution, or the local runner). */
+export interface WorkflowStarter {
+  /** `name` makes the start idempotent, as StartExecution's execution name does. */
+  start(workflow: string, input: unknown, name?: string): Promise<{ executionArn: string }>;
+}
+
+/**
+ * Remembers keys already processed (webhook delivery ids, request tokens) for a while, so a retried delivery is
+ * recognised (DynamoDB with TTL in production, SQLite locally).
+ */
+export interface IdempotencyStore {
+  /** Records `key` and returns true when it was not seen within `ttlSeconds`; false for a repeat. */
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Forgets `key`, so a delivery whose processing failed can be retried. */
+  release(key: string): Promise<void>;
+}
+
+/** An image as the registry knows it. */
+export interface RegistryImage {
+  repository: string;
+  digest: string;
+  /** Every tag currently on the image. */
+  tags: string[];
+  pushedAt: string;
+}
+
+/** The container registry (ECR in production; locally, the images the local runtime has seen pushed). */
+export interface ImageRegistry {
+  /** The image a tag or a digest names in a repository; undefined when the registry has no such image. */
+  findImage(
+    repository: string,
+    ref: { tag: string } | { digest: string },
+  ): Promise<RegistryImage | undefined>;
+}

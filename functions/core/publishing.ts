@@ -27,7 +27,7 @@ export const toEntryBatches = (
   eventBusName: string,
 ): DomainEventEntry[][] => {
   const entries = events.map((event) => ({
-    Source: domainEventSource,
+    Source: event.source ?? domainEventSource,
     DetailType: event.detailType,
     Detail: JSON.stringify(event.detail),
     Resources: event.resources ?? [],

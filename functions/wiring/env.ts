@@ -8,6 +8,16 @@ export const envNames = {
   config: "SWITCHYARD_CONFIG",
   /** Name of Switchyard's own event bus (domain events). */
   eventBusName: "SWITCHYARD_EVENT_BUS_NAME",
+  /** DynamoDB table of promotions, deployments and quarantined digests. */
+  promotionTable: "SWITCHYARD_PROMOTION_TABLE",
+  /** DynamoDB table of idempotency keys (webhook deliveries), with TTL on `expiresAt`. */
+  idempotencyTable: "SWITCHYARD_IDEMPOTENCY_TABLE",
+  /** ARN of the promote-image state machine, for functions that start it. */
+  promoteImageStateMachineArn: "SWITCHYARD_PROMOTE_IMAGE_STATE_MACHINE_ARN",
+  /** The EKS cluster running Argo CD and the services. */
+  eksClusterName: "SWITCHYARD_EKS_CLUSTER_NAME",
+  /** The function's region; Lambda sets it. */
+  awsRegion: "AWS_REGION",
 } as const;
 
 export type EnvName = (typeof envNames)[keyof typeof envNames];

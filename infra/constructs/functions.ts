@@ -49,6 +49,32 @@ const asyncRetryAttempts = 2;
 
 const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 
+/** Why a function needs no dead-letter queue of its own: where its failures go instead, by how it is invoked. */
+const dlqReason = (name: string, definition: FunctionDefinition, props: FunctionsProps): string => {
+  if (props.asyncInvoked.has(name)) {
+    return (
+      "Failed asynchronous invocations go to the on-failure destination (an SQS queue), which supersedes a " +
+      "dead-letter queue and also records the error."
+    );
+  }
+  if (props.queueConsumers.has(name)) {
+    return (
+      "Invoked by an SQS event source mapping: a message that keeps failing moves to that queue's own " +
+      "dead-letter queue (redrive policy), which is where SQS consumers keep their failures."
+    );
+  }
+  if (definition.http) {
+    return (
+      "Invoked only synchronously by API Gateway: an error returns to the caller as an HTTP response, so a " +
+      "dead-letter queue would never receive a message."
+    );
+  }
+  return (
+    "Invoked only synchronously (Step Functions lambda:invoke, request/response): errors return to the " +
+    "workflow's Retry/Catch, so a dead-letter queue would never receive a message."
+  );
+};
+
 /** What the functions are built from. */
 export interface FunctionsProps {
   /** The registry, keyed by function name. */
@@ -59,13 +85,17 @@ export interface FunctionsProps {
   configFile: string;
   /** Functions that EventBridge invokes asynchronously; they get an on-failure destination. */
   asyncInvoked: ReadonlySet<string>;
+  /** Functions an SQS event source mapping invokes; a failed message goes to its queue's dead-letter queue. */
+  queueConsumers: ReadonlySet<string>;
 }
 
 /**
  * Every registry function as a `NodejsFunction` (arm64, ESM, X-Ray active, explicit log group, its own role).
  *
  * @example
- * const fns = new Functions(this, "Functions", { definitions: functions, projectRoot, configFile, asyncInvoked });
+ * const fns = new Functions(this, "Functions", {
+ *   definitions: functions, projectRoot, configFile, asyncInvoked, queueConsumers,
+ * });
  * fns.get("resolve-services").functionArn;
  */
 export class Functions extends Construct {
@@ -164,11 +194,7 @@ export class Functions extends Construct {
     }
     Validations.of(fn).acknowledge({
       id: "Serverless-LambdaDLQ",
-      reason: asyncInvoked
-        ? "Failed asynchronous invocations go to the on-failure destination (an SQS queue), which supersedes a " +
-          "dead-letter queue and also records the error."
-        : "Invoked only synchronously (Step Functions lambda:invoke, request/response): errors return to the " +
-          "workflow's Retry/Catch, so a dead-letter queue would never receive a message.",
+      reason: dlqReason(name, definition, props),
     });
     return fn;
   }

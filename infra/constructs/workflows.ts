@@ -1,7 +1,8 @@
-// The Step Functions workflows of workflows/registry.ts: the ASL files as they are, with function ARNs substituted.
+// The Step Functions workflows of workflows/registry.ts: the ASL files as they are, with ARNs and URLs substituted.
 
 import { join } from "node:path";
-import { Stack, Validations } from "aws-cdk-lib";
+import { Duration, Stack, Validations } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -18,6 +19,20 @@ export const workflowLogRetention = logs.RetentionDays.THREE_MONTHS;
  */
 const vendedLogsPrefix = "/aws/vendedlogs/states";
 
+/** Executions are few (a handful of promotions an hour); any failure within five minutes is worth a look. */
+const alarmPeriodMinutes = 5;
+
+/**
+ * A resource other than a function that an ASL placeholder stands for (`${CommitsQueueUrl}`): the value Step
+ * Functions receives, and the grant that lets the state machine use it, kept together so neither comes alone.
+ */
+export interface WorkflowResource {
+  /** What the placeholder becomes in the deployed definition (a queue URL, a bus name). */
+  value: string;
+  /** Lets the state machine's role do what the definition does with the resource. */
+  grantTo(machine: sfn.StateMachine): void;
+}
+
 /** What the workflows are built from. */
 export interface WorkflowsProps {
   /** The registry, keyed by workflow name. */
@@ -26,22 +41,27 @@ export interface WorkflowsProps {
   projectRoot: string;
   /** For each workflow name, its substitution keys (`ResolveServicesFunctionArn`) and the functions they stand for. */
   substitutions: (workflow: string) => ReadonlyMap<string, lambda.IFunction>;
+  /** For each workflow name, the other keys its definition uses (`CommitsQueueUrl`) and what they stand for. */
+  resources: (workflow: string) => ReadonlyMap<string, WorkflowResource>;
 }
 
 /**
- * Every registry workflow as a STANDARD state machine: logging ALL without execution data, X-Ray tracing, and a
- * role that may invoke exactly the functions its definition names.
+ * Every registry workflow as a STANDARD state machine: logging ALL without execution data, X-Ray tracing, a role
+ * that may invoke exactly the functions its definition names and use exactly the resources it names, and alarms on
+ * failed and timed-out executions (no action of their own: CloudWatch puts alarm state changes on the default bus,
+ * which is where the incident-escalation capability takes its CloudWatch alarms from).
  *
  * Execution data stays out of the logs on purpose: inputs and outputs carry approvers' e-mail addresses, incident
  * details and secret identifiers, and the logs are readable more widely and kept longer than the execution
  * history, where the same data is available (with IAM control) for 90 days.
  *
  * @example
- * const wfs = new Workflows(this, "Workflows", { definitions: workflows, projectRoot, substitutions });
+ * const wfs = new Workflows(this, "Workflows", { definitions: workflows, projectRoot, substitutions, resources });
  * wfs.get("promote-image").stateMachineArn;
  */
 export class Workflows extends Construct {
   private readonly byName = new Map<string, sfn.StateMachine>();
+  private readonly alarmsByName = new Map<string, WorkflowAlarms>();
 
   constructor(scope: Construct, id: string, props: WorkflowsProps) {
     super(scope, id);
@@ -57,6 +77,13 @@ export class Workflows extends Construct {
     return machine;
   }
 
+  /** The alarms on the executions of workflow `name`. */
+  alarms(name: string): WorkflowAlarms {
+    const alarms = this.alarmsByName.get(name);
+    if (!alarms) throw new Error(`No workflow "${name}" in the workflows registry`);
+    return alarms;
+  }
+
   private build(name: string, definition: WorkflowDefinition, props: WorkflowsProps): sfn.StateMachine {
     const scope = new Construct(this, definition.id);
     const logGroup = new logs.LogGroup(scope, "LogGroup", {
@@ -64,13 +91,15 @@ export class Workflows extends Construct {
       retention: workflowLogRetention,
     });
     const substitutions = props.substitutions(name);
+    const resources = props.resources(name);
     const machine = new sfn.StateMachine(scope, "StateMachine", {
       comment: definition.description,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromFile(join(props.projectRoot, definition.file)),
-      definitionSubstitutions: Object.fromEntries(
-        [...substitutions].map(([key, fn]) => [key, fn.functionArn] as const),
-      ),
+      definitionSubstitutions: Object.fromEntries([
+        ...[...substitutions].map(([key, fn]) => [key, fn.functionArn] as const),
+        ...[...resources].map(([key, resource]) => [key, resource.value] as const),
+      ]),
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
     });
@@ -82,6 +111,8 @@ export class Workflows extends Construct {
         new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invoked }),
       );
     }
+    for (const resource of resources.values()) resource.grantTo(machine);
+    this.alarmsByName.set(name, this.alarmsFor(scope, definition, machine));
 
     const defaultPolicy = machine.role.node.tryFindChild("DefaultPolicy");
     if (defaultPolicy) {
@@ -91,10 +122,40 @@ export class Workflows extends Construct {
           "Only log delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, " +
           "ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and X-Ray " +
           "(PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) use Resource *: AWS " +
-          "requires it for vended log delivery and X-Ray has no resource-level permissions. Lambda invocation is " +
-          "limited to the workflow's own functions.",
+          "requires it for vended log delivery and X-Ray has no resource-level permissions. Lambda invocation and " +
+          "queue sends are limited to the workflow's own functions and queues.",
       });
     }
     return machine;
   }
+
+  private alarmsFor(
+    scope: Construct,
+    definition: WorkflowDefinition,
+    machine: sfn.StateMachine,
+  ): WorkflowAlarms {
+    const options = { period: Duration.minutes(alarmPeriodMinutes), statistic: cloudwatch.Stats.SUM };
+    const alarm = (id: string, what: string, metric: cloudwatch.IMetric) =>
+      new cloudwatch.Alarm(scope, id, {
+        alarmDescription: `An execution of the ${definition.id} workflow ${what}: its history in Step Functions says where and why.`,
+        metric,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // Step Functions reports these metrics only when an execution ends that way.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    return {
+      failed: alarm("ExecutionsFailed", "failed", machine.metricFailed(options)),
+      timedOut: alarm("ExecutionsTimedOut", "timed out", machine.metricTimedOut(options)),
+    };
+  }
+}
+
+/** The alarms on a workflow's executions. */
+export interface WorkflowAlarms {
+  /** An execution failed (a Fail state, or an error no Catch handled). */
+  failed: cloudwatch.Alarm;
+  /** An execution ran past the definition's TimeoutSeconds. */
+  timedOut: cloudwatch.Alarm;
 }

@@ -1,25 +1,37 @@
-// The Switchyard stack: checks the registries, then wires buses, functions, workflows and rules from them.
+// The Switchyard stack: checks the registries, then wires buses, functions, queues, workflows, rules and the API.
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Stack, type StackProps } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from "cdk-nag";
 import type { Construct, IConstruct } from "constructs";
 import { compilePattern } from "../../events/pattern.ts";
 import { type Rule, rules as registeredRules } from "../../events/rules.ts";
-import { SwitchyardError } from "../../functions/core/errors.ts";
+import { ConfigError, SwitchyardError } from "../../functions/core/errors.ts";
 import {
   type FunctionDefinition,
   functionArnKeyForId,
+  type QueueDefinition,
   functions as registeredFunctions,
+  queues as registeredQueues,
 } from "../../functions/registry.ts";
-import { workflows as registeredWorkflows, type WorkflowDefinition } from "../../workflows/registry.ts";
+import { loadConfig } from "../../functions/wiring/config.ts";
+import {
+  workflows as registeredWorkflows,
+  type WorkflowDefinition,
+  type WorkflowName,
+} from "../../workflows/registry.ts";
 import { EventBuses } from "../constructs/event-buses.ts";
 import { Functions } from "../constructs/functions.ts";
+import { Api, publicRoutes, routeKey } from "../constructs/http-api.ts";
+import { Promotion } from "../constructs/promotion.ts";
+import { fifoSuffix, Queues } from "../constructs/queues.ts";
 import { pascalCase, Rules } from "../constructs/rules.ts";
-import { Workflows } from "../constructs/workflows.ts";
+import { type WorkflowResource, Workflows } from "../constructs/workflows.ts";
 
 /** The repository root; every path in the registries is relative to it. */
 export const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -29,6 +41,7 @@ export interface Registries {
   rules: readonly Rule[];
   workflows: Readonly<Record<string, WorkflowDefinition>>;
   functions: Readonly<Record<string, FunctionDefinition>>;
+  queues: Readonly<Record<string, QueueDefinition>>;
 }
 
 /** The registries of `events/`, `workflows/` and `functions/`. */
@@ -36,12 +49,15 @@ export const defaultRegistries: Registries = {
   rules: registeredRules,
   workflows: registeredWorkflows,
   functions: registeredFunctions,
+  queues: registeredQueues,
 };
 
 /** The stack's inputs besides the usual `StackProps` (env, description). */
 export interface SwitchyardStackProps extends StackProps {
-  /** The configuration file, already validated with `loadConfig`; it is shipped inside every function bundle. */
+  /** The configuration file: the stack reads secret names and Argo CD namespaces from it, and ships it in every bundle. */
   configFile: string;
+  /** The EKS cluster running Argo CD and the services (CDK context `eksClusterName`). */
+  eksClusterName: string;
   /** Replaces some or all of the repository's registries. */
   registries?: Partial<Registries>;
 }
@@ -59,6 +75,81 @@ export const compliancePacks = (scope?: IConstruct): NagPack[] => [
 
 const placeholderPattern = /\$\{([^}]+)\}/g;
 
+/** The placeholder of Switchyard's bus name, for workflows that put events with the optimized integration. */
+const eventBusNameKey = "EventBusName";
+
+/**
+ * A queue's placeholder (`${CommitsQueueUrl}`), formed as `queueUrlKey` in functions/registry.ts forms it, but
+ * from the definition, so injected registries work too.
+ */
+const queueUrlKeyFor = (queue: QueueDefinition): string => `${queue.id}QueueUrl`;
+
+/** What a placeholder other than a function ARN stands for. */
+export type ResourceKey = { kind: "bus" } | { kind: "queue"; queue: string };
+
+/**
+ * The placeholders any workflow may use besides function ARNs: the bus name and every queue's URL. The local
+ * runner provides the same keys (`substitutionKeys` in local/integrations.ts).
+ *
+ * @example [...resourceSubstitutionKeys(queues).keys()] // ["EventBusName", "CommitsQueueUrl"]
+ */
+export const resourceSubstitutionKeys = (queues: Registries["queues"]): Map<string, ResourceKey> =>
+  new Map<string, ResourceKey>([
+    [eventBusNameKey, { kind: "bus" }],
+    ...Object.entries(queues).map(
+      ([name, queue]) => [queueUrlKeyFor(queue), { kind: "queue", queue: name }] as const,
+    ),
+  ]);
+
+/** The placeholders a workflow's ASL file uses. */
+const placeholdersOf = (workflow: WorkflowDefinition, root: string = projectRoot): Set<string> => {
+  const text = readAsl(workflow, root);
+  return new Set([...text.matchAll(placeholderPattern)].map((m) => m[1] ?? ""));
+};
+
+const waitForTaskTokenSuffix = ".waitForTaskToken";
+
+/**
+ * The queue placeholders of the Task states that send to a queue and wait for the consumer's answer on the task
+ * token (`sqs:sendMessage.waitForTaskToken` with `QueueUrl: "${CommitsQueueUrl}"`), at any depth (Map, Parallel).
+ */
+const queuesAwaitedBy = (workflow: WorkflowDefinition, root: string = projectRoot): Set<string> => {
+  const keys = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    if (typeof node !== "object" || node === null) return;
+    const { Resource, Parameters } = node as { Resource?: unknown; Parameters?: { QueueUrl?: unknown } };
+    const queueUrl = Parameters?.QueueUrl;
+    if (
+      typeof Resource === "string" &&
+      Resource.endsWith(waitForTaskTokenSuffix) &&
+      typeof queueUrl === "string"
+    ) {
+      for (const match of queueUrl.matchAll(placeholderPattern)) keys.add(match[1] ?? "");
+    }
+    for (const value of Object.values(node)) visit(value);
+  };
+  visit(JSON.parse(readAsl(workflow, root)));
+  return keys;
+};
+
+const readAsl = (workflow: WorkflowDefinition, root: string): string => {
+  try {
+    return readFileSync(join(root, workflow.file), "utf8");
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new RegistryError(`Workflow ${workflow.id}: cannot read ${workflow.file}: ${reason}`, { cause });
+  }
+};
+
+/** SQS's limits for a Lambda event source without a batching window, and for redrive and visibility. */
+const maxBatchSize = 10;
+const maxReceiveCountLimit = 1_000;
+const maxVisibilityTimeoutSeconds = 12 * 60 * 60;
+
 /** A workflow's substitution keys mapped to the registry names of the functions they stand for. */
 const substitutionKeys = (workflow: WorkflowDefinition, fns: Registries["functions"]): Map<string, string> =>
   new Map(
@@ -74,19 +165,81 @@ const duplicates = (values: readonly string[]): string[] => [
   ...new Set(values.filter((v, i) => values.indexOf(v) !== i)),
 ];
 
+/** A queue SQS or Lambda would refuse, or one that would redeliver messages its consumer is still working on. */
+const validateQueue = (name: string, queue: QueueDefinition, functions: Registries["functions"]): void => {
+  const consumer = functions[queue.consumer];
+  if (!consumer) {
+    throw new RegistryError(`Queue "${name}" is consumed by "${queue.consumer}", which is not registered`);
+  }
+  if (queue.fifo !== queue.name.endsWith(fifoSuffix)) {
+    throw new RegistryError(
+      `Queue "${name}" is named ${queue.name}: a ${queue.fifo ? "FIFO queue's name must" : "standard queue's name must not"} end in ${fifoSuffix}`,
+    );
+  }
+  if (!Number.isInteger(queue.batchSize) || queue.batchSize < 1 || queue.batchSize > maxBatchSize) {
+    throw new RegistryError(
+      `Queue "${name}" has batchSize ${queue.batchSize}; allowed are 1 to ${maxBatchSize}`,
+    );
+  }
+  if (queue.visibilityTimeoutSeconds < consumer.timeoutSeconds) {
+    throw new RegistryError(
+      `Queue "${name}" has visibilityTimeoutSeconds ${queue.visibilityTimeoutSeconds}, below the ${consumer.timeoutSeconds} s timeout of its consumer "${queue.consumer}": a message would be redelivered while still being processed`,
+    );
+  }
+  if (queue.visibilityTimeoutSeconds > maxVisibilityTimeoutSeconds) {
+    throw new RegistryError(
+      `Queue "${name}" has visibilityTimeoutSeconds ${queue.visibilityTimeoutSeconds}; SQS allows at most ${maxVisibilityTimeoutSeconds}`,
+    );
+  }
+  if (
+    !Number.isInteger(queue.maxReceiveCount) ||
+    queue.maxReceiveCount < 1 ||
+    queue.maxReceiveCount > maxReceiveCountLimit
+  ) {
+    throw new RegistryError(
+      `Queue "${name}" has maxReceiveCount ${queue.maxReceiveCount}; allowed are 1 to ${maxReceiveCountLimit}`,
+    );
+  }
+};
+
 /**
- * Everything CloudFormation or Step Functions would only reject at deploy time (or never), checked at synth:
- * patterns compile, targets exist, every ASL placeholder has a function and every listed function is used.
+ * Everything CloudFormation, SQS or Step Functions would only reject at deploy time (or never), checked at synth:
+ * patterns compile, targets exist, queues fit SQS and their consumers, public routes exist, every ASL placeholder
+ * has a function or resource and every listed function is used.
  */
 export const validateRegistries = (registries: Registries, root: string = projectRoot): void => {
-  const { rules, workflows, functions } = registries;
+  const { rules, workflows, functions, queues } = registries;
+  const routes = Object.values(functions).flatMap((f) => (f.http ?? []).map(routeKey));
   for (const [kind, ids] of [
     ["rule name", rules.map((r) => r.name)],
     ["rule construct id", rules.map((r) => pascalCase(r.name))],
     ["workflow id", Object.values(workflows).map((w) => w.id)],
     ["function id", Object.values(functions).map((f) => f.id)],
+    ["queue id", Object.values(queues).map((q) => q.id)],
+    ["queue name", Object.values(queues).map((q) => q.name)],
+    ["HTTP route", routes],
   ] as const) {
     for (const dup of duplicates(ids)) throw new RegistryError(`Duplicate ${kind} "${dup}"`);
+  }
+
+  for (const [name, fn] of Object.entries(functions)) {
+    for (const route of fn.http ?? []) {
+      if (!route.path.startsWith("/")) {
+        throw new RegistryError(`Function "${name}" has route "${routeKey(route)}"; a path starts with "/"`);
+      }
+    }
+  }
+  for (const key of publicRoutes.keys()) {
+    // A renamed webhook route would otherwise silently require IAM, and GitHub's deliveries would all fail.
+    if (!routes.includes(key)) {
+      throw new RegistryError(
+        `infra/constructs/http-api.ts makes "${key}" public, but no function serves it`,
+      );
+    }
+  }
+
+  for (const [name, queue] of Object.entries(queues)) {
+    validateQueue(name, queue, functions);
   }
 
   for (const rule of rules) {
@@ -109,22 +262,25 @@ export const validateRegistries = (registries: Registries, root: string = projec
     }
   }
 
+  const resourceKeys = resourceSubstitutionKeys(queues);
   for (const workflow of Object.values(workflows)) {
     const keys = substitutionKeys(workflow, functions);
-    let text: string;
+    const text = readAsl(workflow, root);
     let definition: { TimeoutSeconds?: unknown };
     try {
-      text = readFileSync(join(root, workflow.file), "utf8");
       definition = JSON.parse(text) as { TimeoutSeconds?: unknown };
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new RegistryError(`Workflow ${workflow.id}: cannot read ${workflow.file}: ${reason}`, { cause });
+      throw new RegistryError(`Workflow ${workflow.id}: ${workflow.file} is not valid JSON: ${reason}`, {
+        cause,
+      });
     }
     const used = new Set([...text.matchAll(placeholderPattern)].map((m) => m[1] ?? ""));
-    const missing = [...used].filter((key) => !keys.has(key));
+    const missing = [...used].filter((key) => !keys.has(key) && !resourceKeys.has(key));
     if (missing.length > 0) {
       throw new RegistryError(
-        `${workflow.file} uses ${missing.map((k) => `\${${k}}`).join(", ")} but workflows/registry.ts does not list the function`,
+        `${workflow.file} uses ${missing.map((k) => `\${${k}}`).join(", ")} but workflows/registry.ts does not list the function ` +
+          `(and it is neither ${[...resourceKeys.keys()].map((k) => `\${${k}}`).join(" nor ")})`,
       );
     }
     // A listed but unused function would still be granted lambda:InvokeFunction.
@@ -147,22 +303,32 @@ export const validateRegistries = (registries: Registries, root: string = projec
  *
  * @example
  * const app = new App();
- * new SwitchyardStack(app, "Switchyard", { configFile: "switchyard.yaml", env: { region: "eu-west-1" } });
+ * new SwitchyardStack(app, "Switchyard", {
+ *   configFile: "switchyard.yaml",
+ *   eksClusterName: "platform",
+ *   env: { region: "eu-west-1" },
+ * });
  */
 export class SwitchyardStack extends Stack {
   readonly buses: EventBuses;
   readonly functions: Functions;
+  readonly queues: Queues;
   readonly workflows: Workflows;
   readonly rules: Rules;
+  readonly promotion: Promotion;
+  readonly api: Api;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
     super(scope, id, props);
     const registries: Registries = { ...defaultRegistries, ...props.registries };
     validateRegistries(registries);
+    validateClusterName(props.eksClusterName);
+    const config = loadConfig(props.configFile);
 
     const asyncInvoked = new Set(
       registries.rules.flatMap((rule) => (rule.target.kind === "function" ? [rule.target.function] : [])),
     );
+    const queueConsumers = new Set(Object.values(registries.queues).map((queue) => queue.consumer as string));
 
     this.buses = new EventBuses(this, "Buses");
     this.functions = new Functions(this, "Functions", {
@@ -170,10 +336,24 @@ export class SwitchyardStack extends Stack {
       projectRoot,
       configFile: resolve(props.configFile),
       asyncInvoked,
+      queueConsumers,
     });
     for (const [name, fn] of this.functions.entries()) {
       if (registries.functions[name]?.publishesEvents) this.buses.grantPublish(fn);
     }
+    this.queues = new Queues(this, "Queues", {
+      definitions: registries.queues,
+      consumer: (name) => this.functions.get(name),
+    });
+
+    const resourceKeys = resourceSubstitutionKeys(registries.queues);
+    const resource = (key: ResourceKey): WorkflowResource =>
+      key.kind === "bus"
+        ? {
+            value: this.buses.switchyard.eventBusName,
+            grantTo: (machine) => this.buses.switchyard.grantPutEventsTo(machine),
+          }
+        : this.queues.sendFrom(key.queue);
     this.workflows = new Workflows(this, "Workflows", {
       definitions: registries.workflows,
       projectRoot,
@@ -186,11 +366,63 @@ export class SwitchyardStack extends Stack {
           ]),
         );
       },
+      resources: (name) => {
+        const used = placeholdersOf(registries.workflows[name]!);
+        return new Map(
+          [...resourceKeys]
+            .filter(([key]) => used.has(key))
+            .map(([key, ref]) => [key, resource(ref)] as const),
+        );
+      },
     });
+    for (const [name, workflow] of Object.entries(registries.workflows)) {
+      for (const key of queuesAwaitedBy(workflow)) {
+        const ref = resourceKeys.get(key);
+        if (ref?.kind === "queue") this.grantCallbacks(ref.queue, this.workflows.get(name));
+      }
+    }
+
     this.rules = new Rules(this, "Rules", {
       rules: registries.rules,
       buses: this.buses,
       targets: { workflow: (name) => this.workflows.get(name), function: (name) => this.functions.get(name) },
     });
+    this.promotion = new Promotion(this, "Promotion", {
+      config,
+      eksClusterName: props.eksClusterName,
+      definitions: registries.functions,
+      function: (name) => this.functions.get(name),
+      workflow: (name: WorkflowName) => this.workflows.get(name),
+    });
+    this.api = new Api(this, "Api", {
+      definitions: registries.functions,
+      function: (name) => this.functions.get(name),
+    });
+  }
+
+  /**
+   * A workflow that sends to a queue with `.waitForTaskToken` waits for the consumer to answer on the token, so the
+   * consumer may report success or failure to that state machine (and only then: a plain send needs no answer). The Service Authorization Reference lists no
+   * resource type for these actions, yet IAM evaluates them against the state machine whose task issued the token
+   * (an AccessDenied names that ARN), so scoping them to it works and keeps `Resource: *` out.
+   */
+  private grantCallbacks(queue: string, machine: sfn.StateMachine): void {
+    this.queues.get(queue).consumer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["states:SendTaskSuccess", "states:SendTaskFailure"],
+        resources: [machine.stateMachineArn],
+      }),
+    );
   }
 }
+
+/** EKS cluster names: 1–100 characters, a letter or digit first, then letters, digits, `-` and `_`. */
+const clusterNamePattern = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
+const validateClusterName = (name: string): void => {
+  if (!clusterNamePattern.test(name)) {
+    throw new ConfigError(
+      `The EKS cluster name "${name}" (CDK context eksClusterName) is not valid: expected 1-100 letters, digits, "-" or "_", starting with a letter or digit`,
+    );
+  }
+};

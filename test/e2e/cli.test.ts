@@ -4,17 +4,22 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeConfig } from "../support/platform.ts";
 import { freePort, type RuntimeProcess, runCli, startCliRuntime, stopProcess } from "../support/process.ts";
 import { eventually } from "../support/runtime.ts";
 
 describe("switchyard CLI", () => {
   let home: string;
-  let env: { SWITCHYARD_HOME: string; PORT: string };
+  let env: { SWITCHYARD_HOME: string; PORT: string; SWITCHYARD_CONFIG: string };
   let runtime: RuntimeProcess;
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), "switchyard-cli-"));
-    env = { SWITCHYARD_HOME: home, PORT: String(await freePort()) };
+    env = {
+      SWITCHYARD_HOME: home,
+      PORT: String(await freePort()),
+      SWITCHYARD_CONFIG: writeConfig([{ name: "checkout", policy: { semver: "^1.0.0" } }]),
+    };
   });
   afterAll(async () => {
     if (runtime) await stopProcess(runtime.child);
@@ -80,7 +85,8 @@ describe("switchyard CLI", () => {
 
     const status = runCli(["status", "--json"], env);
     expect(status.status).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ status: "ok", events: 1 });
+    // The push, and the Promotion Succeeded it led to.
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: "ok", events: 2 });
 
     expect(runCli(["secrets", "list"], env).stdout).toContain("switchyard/github-webhook");
   });

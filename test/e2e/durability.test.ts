@@ -5,8 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../../local/db.ts";
+import { writeConfig } from "../support/platform.ts";
 import { freePort, type RuntimeProcess, startCliRuntime, stopProcess } from "../support/process.ts";
 import { entryFromSample, eventually, postJson } from "../support/runtime.ts";
+
+/** The sample platform, with the simulated Argo CD answering at once. */
+const fastConfig = () =>
+  writeConfig([
+    { name: "checkout", policy: { semver: "^1.0.0" } },
+    { name: "storefront", policy: { tag: "stable" } },
+  ]);
 
 const requests = 20;
 const entriesPerRequest = 5;
@@ -22,7 +30,7 @@ describe("durability of accepted events", () => {
 
   it("delivers, after a restart, every event acknowledged before kill -9 — exactly once each", async () => {
     home = mkdtempSync(join(tmpdir(), "switchyard-kill-"));
-    const env = { SWITCHYARD_HOME: home, PORT: String(await freePort()) };
+    const env = { SWITCHYARD_HOME: home, PORT: String(await freePort()), SWITCHYARD_CONFIG: fastConfig() };
     const first = await startCliRuntime(env);
     running.push(first);
 
@@ -76,7 +84,7 @@ describe("durability of accepted events", () => {
         const body = await get(`/executions/${encodeURIComponent(arn)}`);
         return body.status && body.status !== "RUNNING" ? body : undefined;
       }, 30_000);
-      expect(execution.input.id).toBe(id);
+      expect(execution.input.trigger.eventId).toBe(id);
       expect(execution.status).toBe("SUCCEEDED");
     }
     const listed = await get("/executions?workflow=promote-image&limit=1000");

@@ -7,13 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidEventPatternError } from "../../events/pattern.ts";
 import { rules } from "../../events/rules.ts";
 import { ConfigError } from "../../functions/core/errors.ts";
+import { makeResolveServices } from "../../functions/handlers/resolve-services.ts";
 import { loadConfig } from "../../functions/wiring/config.ts";
 import { executionNameFor, LocalEventBus } from "../../local/bus/event-bus.ts";
 import { openDatabase } from "../../local/db.ts";
-import { localFunctions } from "../../local/functions.ts";
+import { localSubstitutions } from "../../local/integrations.ts";
 import { silentLogger } from "../../local/log.ts";
 import { repositoryRoot, startRuntime } from "../../local/runtime.ts";
 import { WorkflowRunner } from "../../local/workflows/index.ts";
+import { writeConfig } from "../support/platform.ts";
 import {
   entryFromSample,
   eventually,
@@ -28,7 +30,12 @@ describe("local runtime", () => {
   let runtime: TestRuntime;
 
   beforeAll(async () => {
-    runtime = await startTestRuntime();
+    runtime = await startTestRuntime({
+      configPath: writeConfig([
+        { name: "checkout", policy: { semver: "^1.0.0" } },
+        { name: "storefront", policy: { tag: "stable" } },
+      ]),
+    });
   });
   afterAll(async () => {
     await runtime.dispose();
@@ -63,11 +70,16 @@ describe("local runtime", () => {
     expect(execution).toMatchObject({
       status: "SUCCEEDED",
       workflow: "promote-image",
-      input: expect.objectContaining({ id: eventId, source: "aws.ecr" }),
-      output: {
-        services: [expect.objectContaining({ name: "checkout" })],
-        reason: "1 service deploys repository checkout: checkout",
+      input: {
+        promotionId: null,
+        environment: null,
+        services: null,
+        trigger: { kind: "ecr", eventId },
+        image: expect.objectContaining({ repository: "checkout", tag: "1.4.2" }),
       },
+      output: expect.objectContaining({
+        promotions: [expect.objectContaining({ service: "checkout", phase: "Succeeded" })],
+      }),
     });
     const states = execution.transitions.map(
       (t: { type: string; stateName?: string }) => `${t.type}:${t.stateName ?? ""}`,
@@ -91,7 +103,10 @@ describe("local runtime", () => {
     );
     const execution = await executionFor(put.body.Entries[0].EventId);
     expect(execution.status).toBe("SUCCEEDED");
-    expect(execution.output).toEqual({ services: [], reason: "no service deploys repository legacy/batch" });
+    expect(execution.output).toMatchObject({
+      services: [],
+      reason: "no service deploys repository legacy/batch",
+    });
   });
 
   it("an event no rule matches is logged and delivered nowhere", async () => {
@@ -190,28 +205,35 @@ describe("local runtime start", () => {
 describe("redelivery after a crash", () => {
   it("a delivery whose execution was already started (and finished) before the crash is marked delivered, not re-run", async () => {
     const home = mkdtempSync(join(tmpdir(), "redeliver-"));
-    // The state a crash leaves behind: the event accepted, its execution started under the delivery's name,
-    // the delivery itself still pending.
+    // A first start lays out the home; then the state a crash leaves behind: the event accepted, its execution
+    // started under the delivery's name, the delivery itself still pending.
+    await (await startTestRuntime({ home })).close();
     const db = openDatabase(join(home, "state.db"));
     const bus = new LocalEventBus({ db, rules, deliver: async () => "unused" });
     const { Entries } = bus.putEvents({
-      Entries: [entryFromSample(ecrPush, { "repository-name": "checkout" })],
+      Entries: [entryFromSample(ecrPush, { "repository-name": "legacy/batch" })],
     });
     const eventId = Entries[0]?.EventId ?? "";
     const config = loadConfig("switchyard.yaml");
     const runner = new WorkflowRunner({
       db,
       rootDir: repositoryRoot,
-      functions: localFunctions({ config, region: "eu-west-1", account: "000000000000" }),
+      functions: { "resolve-services": (payload) => makeResolveServices({ config })(payload as never) },
+      substitutions: localSubstitutions({
+        commits: "https://sqs.eu-west-1.amazonaws.com/000000000000/commits.fifo",
+      }),
       region: "eu-west-1",
     });
     const name = executionNameFor("ecr-image-pushed", eventId);
-    const { executionArn } = await runner.startExecution({
-      workflow: "promote-image",
-      name,
-      input: bus.getEvent(eventId)?.event,
-    });
-    await runner.waitForExecution(executionArn);
+    const input = {
+      promotionId: null,
+      environment: null,
+      services: null,
+      trigger: { kind: "ecr", eventId },
+      image: { repository: "legacy/batch", tag: "1.0.0", digest: null, pushedAt: "2026-11-27T10:00:00Z" },
+    };
+    const { executionArn } = await runner.startExecution({ workflow: "promote-image", name, input });
+    expect((await runner.waitForExecution(executionArn)).status).toBe("SUCCEEDED");
     await runner.close();
     db.close();
 

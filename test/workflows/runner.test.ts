@@ -13,7 +13,6 @@ import {
   WorkflowRunner,
   type WorkflowSource,
 } from "../../local/workflows/index.ts";
-import { workflows as registry } from "../../workflows/registry.ts";
 
 const rootDir = fileURLToPath(new URL("../../", import.meta.url));
 const account = "000000000000";
@@ -25,7 +24,9 @@ const fixture = (name: string): WorkflowSource => ({
 });
 
 const workflows = {
-  "promote-image": registry["promote-image"],
+  // The first shape of promote-image (resolve, then choose), kept as a fixture so these tests do not follow the
+  // real workflow as it grows; test/workflows/promote-image.test.ts covers the real one.
+  "promote-image": fixture("resolve-only"),
   "retry-catch": fixture("retry-catch"),
   context: fixture("context"),
   callback: fixture("callback"),
@@ -198,16 +199,6 @@ describe("WorkflowRunner", () => {
       });
       const history = await runner.getExecutionHistory(executionArn);
       expect(history.find((event) => event.type === "SucceedStateEntered")?.stateName).toBe("NoService");
-    });
-
-    it("starts and finishes in a few milliseconds", async () => {
-      const runs = 20;
-      const started = performance.now();
-      for (let run = 0; run < runs; run++) {
-        const { executionArn } = await runner.startExecution({ workflow: "promote-image", input: ecrPush });
-        await runner.waitForExecution(executionArn, 2_000);
-      }
-      expect((performance.now() - started) / runs).toBeLessThan(25);
     });
   });
 

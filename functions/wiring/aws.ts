@@ -1,0 +1,188 @@
+// Composition root of the Lambda functions: the real AWS adapters, each built once per cold start, on first use.
+
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EKSClient } from "@aws-sdk/client-eks";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { Octokit } from "@octokit/rest";
+import type { WorkflowName } from "../../workflows/registry.ts";
+import { DynamoDbIdempotencyStore } from "../adapters/aws/dynamodb-idempotency-store.ts";
+import { DynamoDbPromotionStore } from "../adapters/aws/dynamodb-promotion-store.ts";
+import { eksDeployTarget } from "../adapters/aws/eks-deploy-target.ts";
+import { EventBridgeEventPublisher } from "../adapters/aws/eventbridge-event-publisher.ts";
+import { SecretsManagerSecretStore } from "../adapters/aws/secrets-manager-secret-store.ts";
+import { StepFunctionsWorkflowCallbacks } from "../adapters/aws/step-functions-callbacks.ts";
+import { StepFunctionsWorkflowStarter } from "../adapters/aws/step-functions-workflow-starter.ts";
+import { GitHubGitOpsRepository } from "../adapters/github/github-gitops-repository.ts";
+import type { CommitImagesDeps } from "../core/commit-images.ts";
+import type { SwitchyardConfig } from "../core/config.ts";
+import type { FinishPromotionDeps } from "../core/finish-promotion.ts";
+import type { PlanPromotionDeps } from "../core/plan-promotion.ts";
+import type {
+  Clock,
+  DeployTarget,
+  EventPublisher,
+  GitOpsRepository,
+  IdempotencyStore,
+  IdGenerator,
+  PromotionStore,
+  SecretStore,
+  WorkflowCallbacks,
+  WorkflowStarter,
+} from "../core/ports.ts";
+import type { WatchSyncDeps } from "../core/watch-sync.ts";
+import { loadConfig } from "./config.ts";
+import { envNames, requireEnv } from "./env.ts";
+import { logger } from "./observability.ts";
+
+/**
+ * A value built on first call and shared afterwards. Nothing is built at import, so tests and the local runtime
+ * can import a handler module for its factory without AWS variables; `coldStart` calls these during INIT in Lambda,
+ * so a missing variable still fails the cold start.
+ */
+const once = <T>(build: () => T): (() => T) => {
+  let built: { value: T } | undefined;
+  return () => {
+    built ??= { value: build() };
+    return built.value;
+  };
+};
+
+/** The system clock; the core never reads time any other way. */
+export const clock: Clock = { now: () => new Date() };
+
+/** Random (version 4) UUIDs, the ids the promotion contract expects. */
+export const ids: IdGenerator = { next: () => randomUUID() };
+
+/** switchyard.yaml as bundled with the function, validated. */
+export const awsConfig = once((): SwitchyardConfig => loadConfig(requireEnv(envNames.config)));
+
+const documentClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({})));
+const sfnClient = once(() => new SFNClient({}));
+
+export const secretStore = once(
+  (): SecretStore => new SecretsManagerSecretStore(new SecretsManagerClient({})),
+);
+
+export const eventPublisher = once(
+  (): EventPublisher =>
+    new EventBridgeEventPublisher(new EventBridgeClient({}), requireEnv(envNames.eventBusName)),
+);
+
+export const promotionStore = once(
+  (): PromotionStore =>
+    new DynamoDbPromotionStore({
+      client: documentClient(),
+      tableName: requireEnv(envNames.promotionTable),
+      clock,
+    }),
+);
+
+export const idempotencyStore = once(
+  (): IdempotencyStore =>
+    new DynamoDbIdempotencyStore({
+      client: documentClient(),
+      tableName: requireEnv(envNames.idempotencyTable),
+      clock,
+    }),
+);
+
+/** Each workflow's state machine, read only by the functions that start it (the variable is set on those). */
+export const workflowStarter = once(
+  (): WorkflowStarter =>
+    new StepFunctionsWorkflowStarter({
+      client: sfnClient(),
+      stateMachineArns: {
+        "promote-image": requireEnv(envNames.promoteImageStateMachineArn),
+      } satisfies Record<WorkflowName, string>,
+    }),
+);
+
+export const workflowCallbacks = once(
+  (): WorkflowCallbacks => new StepFunctionsWorkflowCallbacks(sfnClient()),
+);
+
+/** Dependencies of the decide-promotion function. */
+export const planPromotionDeps = (): PlanPromotionDeps => ({
+  config: awsConfig(),
+  store: promotionStore(),
+  clock,
+});
+
+/** Dependencies of the finish-promotion function. */
+export const finishPromotionDeps = (): FinishPromotionDeps => ({
+  store: promotionStore(),
+  publisher: eventPublisher(),
+  clock,
+});
+
+/** How long a GitHub token read from Secrets Manager is reused: a rotated token is picked up within this time. */
+const githubTokenCacheMs = 5 * 60 * 1000;
+
+/** The GitHub token the GitOps writer commits with, from the secret switchyard.yaml names; never logged. */
+const githubToken = (() => {
+  let cached: { value: Promise<string>; atMs: number } | undefined;
+  return (): Promise<string> => {
+    if (!cached || Date.now() - cached.atMs > githubTokenCacheMs) {
+      const value = secretStore()
+        .getSecretValue(awsConfig().github.tokenSecret)
+        .then((secret) => secret.secretString);
+      value.catch(() => {
+        cached = undefined;
+      });
+      cached = { value, atMs: Date.now() };
+    }
+    return cached.value;
+  };
+})();
+
+/** The GitOps repository on GitHub, written through the Git Data API. */
+export const gitopsRepository = once((): GitOpsRepository => {
+  const { repository, branch } = awsConfig().gitops;
+  const [owner = "", repo = ""] = repository.split("/");
+  const octokit = new Octokit({
+    // Octokit logs every failed request (expected 404s included) to the console; route it to the structured log.
+    log: {
+      debug: () => {},
+      info: () => {},
+      warn: (m: string) => logger.warn(m),
+      error: (m: string) => logger.error(m),
+    },
+  });
+  octokit.hook.before("request", async (options) => {
+    options.headers.authorization = `token ${await githubToken()}`;
+  });
+  return new GitHubGitOpsRepository({ octokit, owner, repo, branch });
+});
+
+/** Argo CD on the platform's EKS cluster. */
+export const deployTarget = once(
+  (): DeployTarget =>
+    eksDeployTarget({
+      eks: new EKSClient({}),
+      clusterName: requireEnv(envNames.eksClusterName),
+      region: requireEnv(envNames.awsRegion),
+      credentials: fromNodeProviderChain(),
+    }),
+);
+
+/** Dependencies of the commit-images function (the GitOps writer). */
+export const commitImagesDeps = (): CommitImagesDeps => ({
+  config: awsConfig(),
+  store: promotionStore(),
+  gitops: gitopsRepository(),
+  callbacks: workflowCallbacks(),
+  clock,
+});
+
+/** Dependencies of the watch-sync function. */
+export const watchSyncDeps = (): WatchSyncDeps => ({
+  config: awsConfig(),
+  deployTarget: deployTarget(),
+  gitops: gitopsRepository(),
+  clock,
+});

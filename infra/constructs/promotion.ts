@@ -1,0 +1,129 @@
+// The image-promotion capability's own resources (tables, GitHub secrets, cluster access) and who may use which.
+
+import { ArnFormat, Stack, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import type { SwitchyardConfig } from "../../functions/core/config.ts";
+import type { FunctionDefinition, FunctionName } from "../../functions/registry.ts";
+import { type EnvName, envNames } from "../../functions/wiring/env.ts";
+import type { WorkflowName } from "../../workflows/registry.ts";
+import { ClusterAccess } from "./cluster-access.ts";
+import { GithubSecrets } from "./github-secrets.ts";
+import { nagResourceText } from "./nag-findings.ts";
+import { type PromotionTableAccess, PromotionTables } from "./promotion-tables.ts";
+
+/** What one function reaches besides its logs, its bus and its queue (which the generic constructs grant). */
+export interface PromotionNeeds {
+  promotionTable?: PromotionTableAccess;
+  idempotencyTable?: true;
+  webhookSecret?: true;
+  githubToken?: true;
+  /** Talks to Argo CD on the EKS cluster. */
+  cluster?: true;
+  /** Starts executions of these workflows (and reads them back when a start turns out to be a repeat). */
+  startsWorkflows?: readonly WorkflowName[];
+}
+
+/**
+ * Each promotion function's needs, as its handler's dependencies in `functions/wiring/aws.ts` show them: e.g.
+ * `commitImagesDeps()` builds the promotion store and the GitHub writer (which reads the token), `watchSyncDeps()`
+ * the EKS deploy target and the GitHub reader. Keyed by registry name, so a renamed function fails to compile here.
+ */
+export const promotionNeeds = {
+  "decide-promotion": { promotionTable: "readWrite" },
+  "commit-images": { promotionTable: "readWrite", githubToken: true },
+  "watch-sync": { githubToken: true, cluster: true },
+  "finish-promotion": { promotionTable: "readWrite" },
+  "ingest-github-webhook": { idempotencyTable: true, webhookSecret: true },
+  "start-promotion": { startsWorkflows: ["promote-image"] },
+  "get-promotions": { promotionTable: "read" },
+  "list-environments": { promotionTable: "read" },
+} as const satisfies Partial<Record<FunctionName, PromotionNeeds>>;
+
+/** The variable a starting function reads each workflow's state machine ARN from (`functions/wiring/aws.ts`). */
+export const stateMachineArnEnv = {
+  "promote-image": envNames.promoteImageStateMachineArn,
+} as const satisfies Record<WorkflowName, EnvName>;
+
+/** What the capability is wired to. */
+export interface PromotionProps {
+  /** The validated switchyard.yaml: secret names and Argo CD namespaces. */
+  config: SwitchyardConfig;
+  /** The EKS cluster running Argo CD (CDK context `eksClusterName`). */
+  eksClusterName: string;
+  /** The function registry, for construct ids. */
+  definitions: Readonly<Record<string, FunctionDefinition>>;
+  /** The function registered under a name. */
+  function: (name: string) => lambda.Function;
+  /** The state machine of a registry workflow. */
+  workflow: (name: WorkflowName) => sfn.StateMachine;
+}
+
+/**
+ * Creates the promotion store and idempotency tables, the GitHub webhook secret and token, and the cluster access,
+ * and grants each function of `promotionNeeds` exactly its part, setting the matching variables in the same call.
+ *
+ * @example
+ * new Promotion(this, "Promotion", {
+ *   config, eksClusterName: "platform", definitions, function: (n) => fns.get(n), workflow: (n) => wfs.get(n),
+ * });
+ */
+export class Promotion extends Construct {
+  readonly tables: PromotionTables;
+  readonly secrets: GithubSecrets;
+  readonly cluster: ClusterAccess;
+
+  constructor(scope: Construct, id: string, props: PromotionProps) {
+    super(scope, id);
+    this.tables = new PromotionTables(this, "Tables");
+    this.secrets = new GithubSecrets(this, "GithubSecrets", {
+      webhookSecretName: props.config.github.webhookSecret,
+      tokenSecretName: props.config.github.tokenSecret,
+    });
+    this.cluster = new ClusterAccess(this, "Cluster", {
+      clusterName: props.eksClusterName,
+      argoCdNamespaces: [...new Set(props.config.environments.map((env) => env.argocd.namespace))],
+    });
+
+    for (const [name, needs] of Object.entries(promotionNeeds) as [FunctionName, PromotionNeeds][]) {
+      const fn = props.function(name);
+      if (needs.promotionTable) this.tables.grantPromotions(fn, needs.promotionTable);
+      if (needs.idempotencyTable) this.tables.grantIdempotency(fn);
+      if (needs.webhookSecret) this.secrets.grantReadWebhookSecret(fn);
+      if (needs.githubToken) this.secrets.grantReadToken(fn);
+      if (needs.cluster) this.cluster.grant(props.definitions[name]!.id, fn);
+      for (const workflow of needs.startsWorkflows ?? []) {
+        grantStart(fn, workflow, props.workflow(workflow));
+      }
+    }
+  }
+}
+
+/**
+ * `states:StartExecution` on the state machine and its ARN in the environment; `states:DescribeExecution` on its
+ * executions, because a start with a name already used is answered by comparing that execution's input.
+ */
+const grantStart = (fn: lambda.Function, workflow: WorkflowName, machine: sfn.StateMachine): void => {
+  machine.grantStartExecution(fn);
+  const executions = Stack.of(machine).formatArn({
+    service: "states",
+    resource: "execution",
+    resourceName: `${machine.stateMachineName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ["states:DescribeExecution"], resources: [executions] }),
+  );
+  fn.addEnvironment(stateMachineArnEnv[workflow], machine.stateMachineArn);
+
+  const policy = fn.role!.node.findChild("DefaultPolicy");
+  Validations.of(policy).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagResourceText(policy, executions)}]`,
+    reason:
+      `Execution names are chosen at start (the promotion id), so DescribeExecution can be scoped no narrower ` +
+      `than the executions of the ${workflow} state machine; it is only called after StartExecution reports ` +
+      "that the name exists.",
+  });
+};
