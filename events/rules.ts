@@ -67,4 +67,33 @@ export const rules: readonly Rule[] = [
     retryPolicy: defaultRetryPolicy,
     deadLetterQueue: true,
   },
+  {
+    name: "github-release-published",
+    description:
+      "A published GitHub release promotes the image tagged as the release, for the services built from that repository",
+    bus: "switchyard",
+    pattern: {
+      source: ["github.com"],
+      "detail-type": ["release"],
+      detail: { action: ["published"], release: { draft: [false] } },
+    },
+    target: { kind: "function", function: "promote-from-github" },
+    retryPolicy: defaultRetryPolicy,
+    deadLetterQueue: true,
+  },
+  {
+    name: "github-workflow-run-succeeded",
+    description:
+      "A successful GitHub workflow run promotes the image its commit built, for the services built from that repository",
+    bus: "switchyard",
+    // The default-branch check compares two fields, which a pattern cannot; promote-from-github makes it.
+    pattern: {
+      source: ["github.com"],
+      "detail-type": ["workflow_run"],
+      detail: { action: ["completed"], workflow_run: { conclusion: ["success"] } },
+    },
+    target: { kind: "function", function: "promote-from-github" },
+    retryPolicy: defaultRetryPolicy,
+    deadLetterQueue: true,
+  },
 ];

@@ -62,6 +62,14 @@ export const functions = {
     memoryMb: 256,
     publishesEvents: true,
   },
+  "promote-from-github": {
+    entry: "functions/handlers/promote-from-github.ts",
+    id: "PromoteFromGithub",
+    description:
+      "Starts image promotions for a published GitHub release or a successful default-branch workflow run",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+  },
   "ingest-github-webhook": {
     entry: "functions/handlers/ingest-github-webhook.ts",
     id: "IngestGithubWebhook",

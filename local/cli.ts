@@ -246,6 +246,45 @@ export const buildProgram = (): Command => {
         );
     });
 
+  const images = program
+    .command("images")
+    .description("play the container registry: push images the local runtime then knows");
+  images
+    .command("push")
+    .description(
+      "emit the ECR push of <repository>:<tag> (as ECR would after `docker push`), starting its promotion",
+    )
+    .argument("<repository>", "ECR repository name, e.g. checkout or payments/worker")
+    .argument("<tag>", "image tag, e.g. 1.4.3")
+    .option(
+      "--digest <digest>",
+      "the image digest (sha256:<64 hex>); derived from repository, tag and time if omitted",
+    )
+    .action(async (repository: string, tag: string, options: { digest?: string }) => {
+      const { ecrPushEntry } = await import("./image-recorder.ts");
+      let entry: unknown;
+      try {
+        entry = ecrPushEntry(repository, tag, options.digest, { now: () => new Date() });
+      } catch (error) {
+        throw new CliError(error instanceof Error ? error.message : String(error));
+      }
+      const { status, body } = await callRuntime("/events", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ Entries: [entry] }),
+      });
+      const answer = body as {
+        FailedEntryCount?: number;
+        Entries?: { EventId?: string; ErrorMessage?: string }[];
+      };
+      if (status !== 200 || answer.FailedEntryCount !== 0)
+        throw new CliError(`push failed: ${errorMessage(body)}`);
+      const detail = JSON.parse((entry as { Detail: string }).Detail) as { "image-digest": string };
+      process.stdout.write(
+        `pushed    ${repository}:${tag} ${detail["image-digest"]}\naccepted  ${answer.Entries?.[0]?.EventId}\n`,
+      );
+    });
+
   const secrets = program
     .command("secrets")
     .description("manage secrets in the local secret store ($SWITCHYARD_HOME/secrets.db)");

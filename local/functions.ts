@@ -11,6 +11,7 @@ import type {
   GitOpsRepository,
   IdempotencyStore,
   IdGenerator,
+  ImageRegistry,
   PromotionStore,
   SecretStore,
   WorkflowCallbacks,
@@ -22,6 +23,10 @@ import { finishPromotionInputSchema, makeFinishPromotion } from "../functions/ha
 import { getPromotionsRequest, makeGetPromotions } from "../functions/handlers/get-promotions.ts";
 import { makeIngestGithubWebhook } from "../functions/handlers/ingest-github-webhook.ts";
 import { makeListEnvironments } from "../functions/handlers/list-environments.ts";
+import {
+  makePromoteFromGithub,
+  promoteFromGithubEventSchema,
+} from "../functions/handlers/promote-from-github.ts";
 import { makeResolveServices, resolveServicesInputSchema } from "../functions/handlers/resolve-services.ts";
 import { makeStartPromotion, startPromotionRequest } from "../functions/handlers/start-promotion.ts";
 import { makeWatchSync, watchSyncInputSchema } from "../functions/handlers/watch-sync.ts";
@@ -47,10 +52,14 @@ export interface LocalFunctionDeps {
   workflows: WorkflowStarter;
   secrets: SecretStore;
   idempotency: IdempotencyStore;
+  images: ImageRegistry;
 }
 
 /** A Lambda context for an in-process invocation, with the function's configured timeout. */
-const lambdaContext = (name: FunctionName, deps: Pick<LocalFunctionDeps, "region" | "account">): Context => {
+export const lambdaContext = (
+  name: FunctionName,
+  deps: Pick<LocalFunctionDeps, "region" | "account">,
+): Context => {
   const functionName = `switchyard-${name}`;
   const deadline = Date.now() + functions[name].timeoutSeconds * 1000;
   return {
@@ -82,7 +91,7 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
   const handlers = {
     "resolve-services": withHandlerStack(makeResolveServices({ config }), resolveServicesInputSchema),
     "decide-promotion": withHandlerStack(
-      makeDecidePromotion({ config, store: deps.promotions, clock }),
+      makeDecidePromotion({ config, store: deps.promotions, registry: deps.images, clock }),
       decidePromotionInputSchema,
     ),
     "commit-images": withHandlerStack(
@@ -102,6 +111,10 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
     "finish-promotion": withHandlerStack(
       makeFinishPromotion({ store: deps.promotions, publisher: deps.publisher, clock }),
       finishPromotionInputSchema,
+    ),
+    "promote-from-github": withHandlerStack(
+      makePromoteFromGithub({ config, workflows: deps.workflows }),
+      promoteFromGithubEventSchema,
     ),
     "ingest-github-webhook": withHttpStack(
       makeIngestGithubWebhook({

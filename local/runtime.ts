@@ -24,6 +24,7 @@ import type { WorkflowName } from "../workflows/registry.ts";
 import { BusEventPublisher } from "./adapters/bus-event-publisher.ts";
 import { GitGitOpsRepository } from "./adapters/git-gitops-repository.ts";
 import { SqliteIdempotencyStore } from "./adapters/sqlite-idempotency-store.ts";
+import { SqliteImageRegistry } from "./adapters/sqlite-image-registry.ts";
 import { SqlitePromotionStore } from "./adapters/sqlite-promotion-store.ts";
 import { type Deliver, type EventBusOptions, LocalEventBus } from "./bus/event-bus.ts";
 import {
@@ -37,6 +38,7 @@ import { seedFiles } from "./gitops-seed.ts";
 import { apiGatewayRoutes } from "./http/apigw.ts";
 import { localRoutes } from "./http/routes.ts";
 import { createHttpServer, listen } from "./http/server.ts";
+import { recordImageEvent } from "./image-recorder.ts";
 import { localIntegrations, localSubstitutions } from "./integrations.ts";
 import { createLogger, type LocalLogger } from "./log.ts";
 import { LocalFifoQueue } from "./queue/fifo-queue.ts";
@@ -139,6 +141,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       start: (workflow, input, name) =>
         runner!.startExecution({ workflow: workflow as WorkflowName, input, ...(name ? { name } : {}) }),
     };
+    const images = new SqliteImageRegistry({ db });
     const fns = localFunctions({
       config,
       region,
@@ -153,6 +156,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       workflows,
       secrets,
       idempotency: new SqliteIdempotencyStore({ db }),
+      images,
     });
 
     const queueList = (Object.keys(queues) as QueueName[]).map((name) => {
@@ -210,6 +214,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       region,
       account,
       logger,
+      // The local runtime plays ECR: an image pushed on the bus is an image the registry has.
+      onAccepted: (event) => recordImageEvent(images, event),
       ...options.bus,
     });
     const eventBus = bus;

@@ -114,7 +114,7 @@ const sameRepository = (a: string, b: string): boolean => a.toLowerCase() === b.
  *
  * @example
  * githubExecutionName("8aa94cb8-c5b4-41ce-a949-757c76264639", "payments/worker")
- * // "github-8aa94cb8-c5b4-41ce-a949-757c76264639-payments_worker-1a2b3c4d"
+ * // "github-8aa94cb8-c5b4-41ce-a949-757c76264639-payments_worker-ff8eadb5"
  */
 export const githubExecutionName = (eventId: string, repository: string): string => {
   const hash = createHash("sha256").update(repository).digest("hex").slice(0, repositoryHashLength);

@@ -98,22 +98,21 @@ const resolveCandidate = async (
     image: { repository, ...(tag !== null && { tag }), digest: unknownDigest, pushedAt, ...known },
     skip: `${service.name}: skip ${named}: ${why}`,
   });
-  if (tag === null && digest === null) return skip("neither a tag nor a digest given");
-  if (tag !== null) {
-    if (registry === undefined) return skip("no digest given and no registry to look it up; name the digest");
-    const found = await registry.findImage(repository, { tag });
-    if (found === undefined) return skip("no such image in the registry");
-    return { image: { repository, tag, digest: found.digest, pushedAt: found.pushedAt } };
+  if (digest !== null) {
+    // Without a registry a digest-only promotion is still well defined: untagged, as POST /promotions allows.
+    if (registry === undefined) return { image: { repository, digest, pushedAt } };
+    const found = await registry.findImage(repository, { digest });
+    if (found === undefined) return skip("no such image in the registry", { digest });
+    const learned = tagForPolicy(service, found);
+    return {
+      image: { repository, ...(learned !== undefined && { tag: learned }), digest, pushedAt: found.pushedAt },
+    };
   }
-  if (digest === null) return skip("neither a tag nor a digest given");
-  // Without a registry a digest-only promotion is still well defined: untagged, as POST /promotions allows.
-  if (registry === undefined) return { image: { repository, digest, pushedAt } };
-  const found = await registry.findImage(repository, { digest });
-  if (found === undefined) return skip("no such image in the registry", { digest });
-  const learned = tagForPolicy(service, found);
-  return {
-    image: { repository, ...(learned !== undefined && { tag: learned }), digest, pushedAt: found.pushedAt },
-  };
+  if (tag === null) return skip("neither a tag nor a digest given");
+  if (registry === undefined) return skip("no digest given and no registry to look it up; name the digest");
+  const found = await registry.findImage(repository, { tag });
+  if (found === undefined) return skip("no such image in the registry");
+  return { image: { repository, tag, digest: found.digest, pushedAt: found.pushedAt } };
 };
 
 /** The message group that serialises every write to the GitOps branch. */

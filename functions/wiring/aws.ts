@@ -2,6 +2,7 @@
 
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DescribeImagesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { EKSClient } from "@aws-sdk/client-eks";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -12,6 +13,7 @@ import { Octokit } from "@octokit/rest";
 import type { WorkflowName } from "../../workflows/registry.ts";
 import { DynamoDbIdempotencyStore } from "../adapters/aws/dynamodb-idempotency-store.ts";
 import { DynamoDbPromotionStore } from "../adapters/aws/dynamodb-promotion-store.ts";
+import { EcrImageRegistry } from "../adapters/aws/ecr-image-registry.ts";
 import { eksDeployTarget } from "../adapters/aws/eks-deploy-target.ts";
 import { EventBridgeEventPublisher } from "../adapters/aws/eventbridge-event-publisher.ts";
 import { SecretsManagerSecretStore } from "../adapters/aws/secrets-manager-secret-store.ts";
@@ -29,6 +31,7 @@ import type {
   GitOpsRepository,
   IdempotencyStore,
   IdGenerator,
+  ImageRegistry,
   PromotionStore,
   SecretStore,
   WorkflowCallbacks,
@@ -106,10 +109,17 @@ export const workflowCallbacks = once(
   (): WorkflowCallbacks => new StepFunctionsWorkflowCallbacks(sfnClient()),
 );
 
+/** ECR: names the digest of a tag and the tags of a digest for the Decide step. */
+export const imageRegistry = once(
+  (): ImageRegistry =>
+    new EcrImageRegistry({ client: new ECRClient({}), describeImagesCommand: DescribeImagesCommand }),
+);
+
 /** Dependencies of the decide-promotion function. */
 export const planPromotionDeps = (): PlanPromotionDeps => ({
   config: awsConfig(),
   store: promotionStore(),
+  registry: imageRegistry(),
   clock,
 });
 

@@ -24,6 +24,8 @@ export interface PromotionNeeds {
   cluster?: true;
   /** Starts executions of these workflows (and reads them back when a start turns out to be a repeat). */
   startsWorkflows?: readonly WorkflowName[];
+  /** Looks images up in the services' ECR repositories (DescribeImages). */
+  imageRegistry?: true;
 }
 
 /**
@@ -32,12 +34,13 @@ export interface PromotionNeeds {
  * the EKS deploy target and the GitHub reader. Keyed by registry name, so a renamed function fails to compile here.
  */
 export const promotionNeeds = {
-  "decide-promotion": { promotionTable: "readWrite" },
+  "decide-promotion": { promotionTable: "readWrite", imageRegistry: true },
   "commit-images": { promotionTable: "readWrite", githubToken: true },
   "watch-sync": { githubToken: true, cluster: true },
   "finish-promotion": { promotionTable: "readWrite" },
   "ingest-github-webhook": { idempotencyTable: true, webhookSecret: true },
   "start-promotion": { startsWorkflows: ["promote-image"] },
+  "promote-from-github": { startsWorkflows: ["promote-image"] },
   "get-promotions": { promotionTable: "read" },
   "list-environments": { promotionTable: "read" },
 } as const satisfies Partial<Record<FunctionName, PromotionNeeds>>;
@@ -94,6 +97,7 @@ export class Promotion extends Construct {
       if (needs.webhookSecret) this.secrets.grantReadWebhookSecret(fn);
       if (needs.githubToken) this.secrets.grantReadToken(fn);
       if (needs.cluster) this.cluster.grant(props.definitions[name]!.id, fn);
+      if (needs.imageRegistry) grantDescribeImages(fn, props.config);
       for (const workflow of needs.startsWorkflows ?? []) {
         grantStart(fn, workflow, props.workflow(workflow));
       }
@@ -105,6 +109,19 @@ export class Promotion extends Construct {
  * `states:StartExecution` on the state machine and its ARN in the environment; `states:DescribeExecution` on its
  * executions, because a start with a name already used is answered by comparing that execution's input.
  */
+/** DescribeImages on exactly the ECR repositories switchyard.yaml's services deploy from. */
+const grantDescribeImages = (fn: lambda.Function, config: SwitchyardConfig): void => {
+  const repositories = [...new Set(config.services.map((service) => service.repository))];
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["ecr:DescribeImages"],
+      resources: repositories.map((repository) =>
+        Stack.of(fn).formatArn({ service: "ecr", resource: "repository", resourceName: repository }),
+      ),
+    }),
+  );
+};
+
 const grantStart = (fn: lambda.Function, workflow: WorkflowName, machine: sfn.StateMachine): void => {
   machine.grantStartExecution(fn);
   const executions = Stack.of(machine).formatArn({

@@ -1,10 +1,28 @@
-// The local GitOpsRepository: a real git repository on disk, committed to with plumbing and a compare-and-swap ref update.
+// The local GitOpsRepository: a real git repository on disk, written in process and published with a compare-and-swap ref update.
 
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { devNull, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { deflateSync, inflateSync } from "node:zlib";
+import { readObject as readObjectFromPacks } from "isomorphic-git";
 import {
   editOptimistically,
   KeyedMutex,
@@ -46,8 +64,49 @@ const defaultRetry: RetryPolicy = { attempts: 8, baseDelayMs: 25, maxDelayMs: 1_
 const defaultInitialMessage = "Initial GitOps layout";
 /** Values files are small; this only bounds a runaway read. */
 const maxGitOutputBytes = 256 * 1024 * 1024;
-const regularFileMode = "100644";
 const millisecondsPerSecond = 1_000;
+
+/** Tree entry modes, as git's `canon_mode` leaves them. */
+const fileTypeMask = 0o170000;
+const treeMode = 0o040000;
+const regularFileMode = 0o100644;
+const executableFileMode = 0o100755;
+const symlinkMode = 0o120000;
+const gitlinkMode = 0o160000;
+const ownerExecuteBit = 0o100;
+
+/** `core.looseCompression`'s default: loose objects are written once and soon packed, so speed wins. */
+const looseCompressionLevel = 1;
+/** git creates loose objects read-only. */
+const looseObjectMode = 0o444;
+/** Recently read or written objects kept in memory: ids never change meaning, so a hit can never be stale. */
+const objectCacheBytes = 8 * 1024 * 1024;
+
+/**
+ * `commit-tree` reads a bare number as seconds since the epoch only from nine digits on, and its date parser stops at
+ * 2099; outside these bounds the commit is left to git, which treats such dates its own way.
+ */
+const minPlainTimestampSeconds = 100_000_000;
+const maxPlainTimestampSeconds = 4_102_444_799;
+
+/**
+ * Work trees with more tracked files than this are checked by `git status`, whose stat cache is faster than
+ * stat-ing every file from here.
+ */
+const maxInProcessIndexEntries = 1_000;
+const indexSignature = "DIRC";
+const indexEntryStatWords = 10;
+const indexEntryModeWord = 6;
+const indexEntryMtimeSecondsWord = 2;
+const indexEntryFixedBytes = indexEntryStatWords * 4;
+const indexFlagsBytes = 2;
+const indexNameLengthMask = 0x0fff;
+const indexAssumeValidFlag = 0x8000;
+const indexExtendedFlag = 0x4000;
+const indexStageMask = 0x3000;
+const indexEntryAlignment = 8;
+const uint32Mask = 0xffffffffn;
+const nanosecondsPerSecond = 1_000_000_000n;
 
 /**
  * Settings that keep a user's or repository's git configuration out of the way: no hooks (update-ref runs the
@@ -77,10 +136,21 @@ class GitCommandError extends Error {
   }
 }
 
+/** An object in the repository that cannot be parsed. Internal, like `GitCommandError`. */
+class CorruptObjectError extends Error {
+  constructor(readonly oid: string) {
+    super(`git object ${oid} is corrupt`);
+    this.name = "CorruptObjectError";
+  }
+}
+
 /** Another git process holds a lock file; it lets go within milliseconds. */
 const isLockContention = (error: unknown): boolean =>
   error instanceof GitCommandError &&
   /Unable to create '.*\.lock': File exists|cannot lock ref/i.test(error.stderr);
+
+const isMissing = (error: unknown): boolean =>
+  error instanceof Error && "code" in error && (error.code === "ENOENT" || error.code === "ENOTDIR");
 
 /** The file's bytes are not UTF-8; decoding would replace them and a write would corrupt the file. */
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -111,16 +181,232 @@ const checkBranch = (branch: string): string => {
   return branch;
 };
 
-const gitDate = (date: Date): string => `${Math.floor(date.getTime() / millisecondsPerSecond)} +0000`;
+const gitSeconds = (date: Date): number => Math.floor(date.getTime() / millisecondsPerSecond);
+
+const gitDate = (date: Date): string => `${gitSeconds(date)} +0000`;
 
 const withFinalNewline = (message: string): string => (message.endsWith("\n") ? message : `${message}\n`);
 
+/** Characters git trims from the ends of a name or email ("crud", in any git version), and ones it drops inside. */
+const identityCrud = /[\0-\x20.,:;<>"'\\]/;
+const identityDelimiters = /[\0\n<>]/;
+
+/** True when git would record `value` in a commit exactly as given: nothing to trim, drop or refuse. */
+const isPlainIdentityPart = (value: string): boolean =>
+  value.length > 0 &&
+  !identityCrud.test(value.charAt(0)) &&
+  !identityCrud.test(value.charAt(value.length - 1)) &&
+  !identityDelimiters.test(value);
+
+/** git's `canon_mode`: how `read-tree` and `write-tree` see a tree entry's mode. */
+const canonicalMode = (mode: number): number => {
+  switch (mode & fileTypeMask) {
+    case 0o100000:
+      return mode & ownerExecuteBit ? executableFileMode : regularFileMode;
+    case symlinkMode:
+      return symlinkMode;
+    case treeMode:
+      return treeMode;
+    default:
+      return gitlinkMode;
+  }
+};
+
+interface GitObject {
+  type: string;
+  body: Buffer;
+}
+
+interface TreeEntry {
+  mode: number;
+  name: Buffer;
+  oid: string;
+}
+
+const parseLooseObject = (oid: string, raw: Buffer): GitObject => {
+  const headerEnd = raw.indexOf(0);
+  const [type = "", size] = raw.toString("latin1", 0, Math.max(headerEnd, 0)).split(" ");
+  const body = raw.subarray(headerEnd + 1);
+  if (headerEnd < 0 || Number(size) !== body.length) throw new CorruptObjectError(oid);
+  return { type, body };
+};
+
+const parseTree = (oid: string, body: Buffer, oidBytes: number): TreeEntry[] => {
+  const entries: TreeEntry[] = [];
+  for (let at = 0; at < body.length; ) {
+    const space = body.indexOf(0x20, at);
+    const nameEnd = space < 0 ? -1 : body.indexOf(0, space);
+    if (nameEnd < 0 || nameEnd + 1 + oidBytes > body.length) throw new CorruptObjectError(oid);
+    entries.push({
+      mode: canonicalMode(Number.parseInt(body.toString("latin1", at, space), 8)),
+      name: body.subarray(space + 1, nameEnd),
+      oid: body.toString("hex", nameEnd + 1, nameEnd + 1 + oidBytes),
+    });
+    at = nameEnd + 1 + oidBytes;
+  }
+  return entries;
+};
+
+const slash = Buffer.from("/");
+const nul = Buffer.alloc(1);
+
+/** git's tree order: byte order, with a directory's name read as if it ended in "/". */
+const treeSortKey = (entry: TreeEntry): Buffer =>
+  entry.mode === treeMode ? Buffer.concat([entry.name, slash]) : entry.name;
+
+const serializeTree = (entries: readonly TreeEntry[]): Buffer =>
+  Buffer.concat(
+    [...entries]
+      .sort((a, b) => Buffer.compare(treeSortKey(a), treeSortKey(b)))
+      .flatMap((entry) => [
+        Buffer.from(`${entry.mode.toString(8)} `),
+        entry.name,
+        nul,
+        Buffer.from(entry.oid, "hex"),
+      ]),
+  );
+
+const treeOfCommit = (oid: string, body: Buffer): string => {
+  const tree = /^tree ([0-9a-f]+)\n/.exec(body.toString("latin1", 0, 80))?.[1];
+  if (tree === undefined) throw new CorruptObjectError(oid);
+  return tree;
+};
+
+/** One index entry: its stat data as git records it (ten 32-bit words), its mode and its blob. */
+interface IndexEntry {
+  /** The path's bytes as a latin1 string: lossless, whatever the path's encoding. */
+  key: string;
+  path: Buffer;
+  stat: number[];
+  mode: number;
+  oid: string;
+}
+
+/** What the index says, when it is in the plain form this adapter can read; undefined otherwise. */
+interface IndexSnapshot {
+  entries: IndexEntry[];
+  /** The tree the index hashes to, when its cache-tree extension says so. */
+  cachedTree: string | undefined;
+  /** The index file's mtime in seconds: entries modified in that second or later are "racily clean". */
+  writtenAtSeconds: number;
+}
+
 /**
- * A GitOps repository in a directory on this machine. Every commit is made with plumbing — `hash-object`, a temporary
- * index, `write-tree`, `commit-tree` — and published with `update-ref <branch> <new> <expected-old>`, which fails if
- * another process moved the branch; the edit is then re-applied on the new head. Writers in this process queue per
- * repository and branch. When the repository has a work tree that is clean and on the branch, the work tree follows
- * each commit; uncommitted human changes are never overwritten (the work tree is then left as it is).
+ * Parses an index of version 2 or 3 with stage-0 entries only; anything else (unmerged paths, assume-unchanged,
+ * skip-worktree or intent-to-add flags, version 4 or a required extension such as a split index) gives undefined.
+ */
+const parseIndex = (
+  bytes: Buffer,
+  hash: "sha1" | "sha256",
+  oidBytes: number,
+  writtenAtSeconds: number,
+): IndexSnapshot | undefined => {
+  const checksumAt = bytes.length - oidBytes;
+  if (checksumAt < 12 || bytes.toString("latin1", 0, 4) !== indexSignature) return undefined;
+  const version = bytes.readUInt32BE(4);
+  const count = bytes.readUInt32BE(8);
+  if ((version !== 2 && version !== 3) || count > maxInProcessIndexEntries) return undefined;
+  const checksum = bytes.subarray(checksumAt);
+  if (
+    checksum.some((byte) => byte !== 0) &&
+    !createHash(hash).update(bytes.subarray(0, checksumAt)).digest().equals(checksum)
+  ) {
+    return undefined;
+  }
+  const entries: IndexEntry[] = [];
+  let at = 12;
+  for (let n = 0; n < count; n++) {
+    const flagsAt = at + indexEntryFixedBytes + oidBytes;
+    if (flagsAt + indexFlagsBytes > checksumAt) return undefined;
+    const flags = bytes.readUInt16BE(flagsAt);
+    if (flags & (indexAssumeValidFlag | indexExtendedFlag | indexStageMask)) return undefined;
+    const nameAt = flagsAt + indexFlagsBytes;
+    const nameEnd = bytes.indexOf(0, nameAt);
+    const nameLength = flags & indexNameLengthMask;
+    if (
+      nameEnd < 0 ||
+      (nameLength < indexNameLengthMask ? nameEnd - nameAt !== nameLength : nameEnd - nameAt < nameLength)
+    ) {
+      return undefined;
+    }
+    const stat = Array.from({ length: indexEntryStatWords }, (_, word) => bytes.readUInt32BE(at + word * 4));
+    const path = bytes.subarray(nameAt, nameEnd);
+    entries.push({
+      key: path.toString("latin1"),
+      path,
+      stat,
+      mode: stat[indexEntryModeWord] ?? 0,
+      oid: bytes.toString("hex", at + indexEntryFixedBytes, flagsAt),
+    });
+    const length = nameAt - at + (nameEnd - nameAt);
+    at += Math.floor((length + indexEntryAlignment) / indexEntryAlignment) * indexEntryAlignment;
+  }
+  let cachedTree: string | undefined;
+  while (at < checksumAt) {
+    if (at + 8 > checksumAt) return undefined;
+    const signature = bytes.toString("latin1", at, at + 4);
+    const size = bytes.readUInt32BE(at + 4);
+    // Extensions named in lower case change what the entries mean; git refuses an index it does not understand.
+    if (!/^[A-Z]/.test(signature)) return undefined;
+    if (signature === "TREE") {
+      // The root node: an empty path, "<entry count> <subtree count>\n", then its tree when the count is valid.
+      const header = /^\0(-?\d+) \d+\n/.exec(bytes.toString("latin1", at + 8, at + 8 + 32));
+      if (header?.[1] !== undefined && Number(header[1]) >= 0) {
+        const treeAt = at + 8 + header[0].length;
+        cachedTree = bytes.toString("hex", treeAt, treeAt + oidBytes);
+      }
+    }
+    at += 8 + size;
+  }
+  return { entries, cachedTree, writtenAtSeconds };
+};
+
+/** A file's stat data in the index's form: git truncates every field to 32 bits and keeps only the mode it tracks. */
+const indexStat = (stat: fs.BigIntStats): number[] => {
+  const mode = stat.isSymbolicLink()
+    ? symlinkMode
+    : Number(stat.mode) & ownerExecuteBit
+      ? executableFileMode
+      : regularFileMode;
+  return [
+    stat.ctimeNs / nanosecondsPerSecond,
+    stat.ctimeNs % nanosecondsPerSecond,
+    stat.mtimeNs / nanosecondsPerSecond,
+    stat.mtimeNs % nanosecondsPerSecond,
+    stat.dev,
+    stat.ino,
+    BigInt(mode),
+    stat.uid,
+    stat.gid,
+    stat.size,
+  ].map((value) => Number(value & uint32Mask));
+};
+
+/** Where the repository keeps things, and how it names them; asked of git once per instance. */
+interface RepositoryLayout {
+  bare: boolean;
+  /** HEAD and the index live here (a linked work tree has its own). */
+  gitDir: string;
+  /** Objects and branches live here. */
+  commonDir: string;
+  /** The work tree's top, when this directory is that top. */
+  workTree: string | undefined;
+  hash: "sha1" | "sha256";
+  oidBytes: number;
+  emptyTree: string;
+  /** False when `i18n.commitEncoding` names another encoding: `commit-tree` then adds an `encoding` header. */
+  utf8Commits: boolean;
+}
+
+/**
+ * A GitOps repository in a directory on this machine. A commit is made in this process — the blob, the trees along
+ * the changed path and the commit are written as loose objects, byte for byte what `hash-object`, `write-tree` and
+ * `commit-tree` would store — and published with one `git update-ref <branch> <new> <expected-old>`, which fails if
+ * another process moved the branch; the edit is then re-applied on the new head. Reads resolve the branch and walk
+ * trees in process too, loose objects directly and packed ones through isomorphic-git, with `git` itself as the
+ * fallback for anything else. Writers in this process queue per repository and branch. When the repository has a
+ * work tree that is clean and on the branch, the work tree follows each commit; uncommitted human changes are never
+ * overwritten (the work tree is then left as it is).
  *
  * @example
  * const gitops = await GitGitOpsRepository.init(join(home, "gitops"), { files: seedFiles(config) });
@@ -140,7 +426,12 @@ export class GitGitOpsRepository implements GitOpsRepository {
   private readonly retry: RetryPolicy;
   private readonly tools: RetryTools;
   private readonly environment: NodeJS.ProcessEnv;
-  private bare: Promise<boolean> | undefined;
+  private layoutProbe: Promise<RepositoryLayout> | undefined;
+  /** isomorphic-git's parsed pack indexes, kept while the set of packs stays the same. */
+  private packs: { names: string; cache: object } | undefined;
+  /** Least recently used first. */
+  private readonly objects = new Map<string, GitObject>();
+  private objectBytes = 0;
 
   constructor(options: GitGitOpsRepositoryOptions) {
     this.dir = resolve(options.dir);
@@ -207,8 +498,8 @@ export class GitGitOpsRepository implements GitOpsRepository {
       }
       commit = resolved;
     }
-    const entry = await this.entryAt(commit, path);
-    return entry && { content: await this.blobText(entry.object, path), revision: commit };
+    const entry = await this.entryAt(commit, await this.treeOf(commit), path);
+    return entry && { content: await this.blobText(entry.oid, path), revision: commit };
   }
 
   async updateFile(input: FileUpdate): Promise<FileUpdateResult> {
@@ -218,13 +509,14 @@ export class GitGitOpsRepository implements GitOpsRepository {
         {
           read: async () => {
             const head = await this.head();
-            const entry = await this.entryAt(head, path);
-            const content = entry && (await this.blobText(entry.object, path));
-            return { version: head, content, mode: entry?.mode ?? regularFileMode };
+            const tree = await this.treeOf(head);
+            const entry = await this.entryAt(head, tree, path);
+            const content = entry && (await this.blobText(entry.oid, path));
+            return { version: head, tree, content, mode: entry?.mode ?? regularFileMode };
           },
           write: (snapshot, content) =>
             this.commitFile(
-              snapshot.version,
+              { commit: snapshot.version, tree: snapshot.tree },
               { path, mode: snapshot.mode, content },
               typeof input.message === "function" ? input.message(snapshot.content) : input.message,
               input.author,
@@ -242,45 +534,122 @@ export class GitGitOpsRepository implements GitOpsRepository {
     };
   }
 
-  /** Commits one file on top of `parent` and moves the branch there only if it still points at `parent`. */
+  /**
+   * Commits one file on top of `parent` and moves the branch there only if it still points at `parent`. The branch
+   * moves with the only git process of a commit (two with a work tree to bring along): update-ref is git's own
+   * compare-and-swap, with its locking, packed-refs handling and reflog.
+   */
   private async commitFile(
-    parent: string,
-    file: { path: string; mode: string; content: string },
+    parent: { commit: string; tree: string },
+    file: { path: string; mode: number; content: string },
     message: string,
     author: CommitAuthor | undefined,
   ): Promise<WriteOutcome> {
-    const blob = await this.git(["hash-object", "-w", "--stdin"], { input: file.content });
-    const tree = await this.withTemporaryIndex(async (env) => {
-      await this.git(["read-tree", parent], { env });
-      await this.git(["update-index", "-z", "--index-info"], {
-        env,
-        input: `${file.mode} ${blob}\t${file.path}\0`,
-      });
-      return this.git(["write-tree"], { env });
+    const layout = await this.layout();
+    const blob = this.storeObject(layout, "blob", Buffer.from(file.content, "utf8"));
+    const tree = await this.withFile(layout, parent.tree, file.path.split("/"), {
+      mode: file.mode,
+      oid: blob,
     });
-    const commit = await this.commitTree(tree, [parent], message, author);
-    const followWorkTree = await this.workTreeFollows(parent);
+    const commit = await this.writeCommit(layout, tree, [parent.commit], message, author);
+    const followWorkTree = await this.workTreeFollows(parent.commit, parent.tree);
     try {
-      await this.git(["update-ref", "-m", `switchyard: ${file.path}`, this.ref, commit, parent]);
+      await this.git(["update-ref", "-m", `switchyard: ${file.path}`, this.ref, commit, parent.commit]);
     } catch (error) {
       if (isLockContention(error)) return { conflict: error };
       throw error;
     }
-    if (followWorkTree) await this.checkOut(parent, commit);
+    if (followWorkTree) await this.checkOut(parent.commit, commit);
     return { written: commit };
+  }
+
+  /**
+   * Writes the trees along `segments` with the file in place and returns the new root; every other subtree is
+   * shared. Entries are rewritten as `write-tree` writes them from an index: canonical modes, git's order, no empty
+   * subtree, and a file standing where a directory is needed replaced by that directory.
+   */
+  private async withFile(
+    layout: RepositoryLayout,
+    tree: string | undefined,
+    segments: readonly string[],
+    file: { mode: number; oid: string },
+  ): Promise<string> {
+    const [segment = "", ...rest] = segments;
+    const name = Buffer.from(segment, "utf8");
+    const entries = tree === undefined ? [] : await this.readTree(tree);
+    const at = entries.findIndex((entry) => entry.name.equals(name));
+    const existing = entries[at];
+    const entry =
+      rest.length === 0
+        ? { mode: file.mode, name, oid: file.oid }
+        : {
+            mode: treeMode,
+            name,
+            oid: await this.withFile(
+              layout,
+              existing?.mode === treeMode ? existing.oid : undefined,
+              rest,
+              file,
+            ),
+          };
+    if (at < 0) entries.push(entry);
+    else entries[at] = entry;
+    const kept = entries.filter((child) => !(child.mode === treeMode && child.oid === layout.emptyTree));
+    return this.storeObject(layout, "tree", serializeTree(kept));
+  }
+
+  /**
+   * Writes the commit `commit-tree` would write. An identity git would trim or refuse, a message with a NUL byte, a
+   * date git would read another way or a repository that records another commit encoding are left to
+   * `commit-tree` itself, so such commits stay exactly what git makes of them.
+   */
+  private async writeCommit(
+    layout: RepositoryLayout,
+    tree: string,
+    parents: readonly string[],
+    message: string,
+    author: CommitAuthor | undefined,
+  ): Promise<string> {
+    const committer = this.author;
+    const by = author ?? committer;
+    const now = this.clock.now();
+    const seconds = gitSeconds(now);
+    const plain =
+      [by.name, by.email, committer.name, committer.email].every(isPlainIdentityPart) &&
+      !message.includes("\0") &&
+      seconds >= minPlainTimestampSeconds &&
+      seconds <= maxPlainTimestampSeconds &&
+      layout.utf8Commits;
+    if (!plain) return this.commitTree(tree, parents, message, author, now);
+    const date = gitDate(now);
+    return this.storeObject(
+      layout,
+      "commit",
+      Buffer.from(
+        [
+          `tree ${tree}\n`,
+          ...parents.map((parent) => `parent ${parent}\n`),
+          `author ${by.name} <${by.email}> ${date}\n`,
+          `committer ${committer.name} <${committer.email}> ${date}\n`,
+          "\n",
+          withFinalNewline(message),
+        ].join(""),
+        "utf8",
+      ),
+    );
   }
 
   private async createBranch(files: Record<string, string>, message: string): Promise<void> {
     const entries: string[] = [];
     for (const [path, content] of Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))) {
       const blob = await this.git(["hash-object", "-w", "--stdin"], { input: content });
-      entries.push(`${regularFileMode} ${blob}\t${checkPath(path)}\0`);
+      entries.push(`${regularFileMode.toString(8)} ${blob}\t${checkPath(path)}\0`);
     }
     const tree = await this.withTemporaryIndex(async (env) => {
       await this.git(["update-index", "-z", "--index-info"], { env, input: entries.join("") });
       return this.git(["write-tree"], { env });
     });
-    const commit = await this.commitTree(tree, [], message, undefined);
+    const commit = await this.commitTree(tree, [], message, undefined, this.clock.now());
     try {
       // The empty expected value means "must not exist yet": a concurrent first start keeps its own commit.
       await this.git(["update-ref", "-m", "switchyard: initial layout", this.ref, commit, ""]);
@@ -288,15 +657,21 @@ export class GitGitOpsRepository implements GitOpsRepository {
       if (isLockContention(error) && (await this.resolveCommit(this.ref)) !== undefined) return;
       throw error;
     }
-    if (!(await this.isBare()) && (await this.symbolicHead()) === this.ref) {
+    if (!(await this.layout()).bare && (await this.symbolicHead()) === this.ref) {
       await this.git(["read-tree", "-m", "-u", commit]).catch(() => undefined);
     }
   }
 
-  private commitTree(tree: string, parents: readonly string[], message: string, author?: CommitAuthor) {
+  private commitTree(
+    tree: string,
+    parents: readonly string[],
+    message: string,
+    author: CommitAuthor | undefined,
+    now: Date,
+  ) {
     const committer = this.author;
     const by = author ?? committer;
-    const date = gitDate(this.clock.now());
+    const date = gitDate(now);
     return this.git(["commit-tree", "--no-gpg-sign", tree, ...parents.flatMap((p) => ["-p", p]), "-F", "-"], {
       input: withFinalNewline(message),
       env: {
@@ -313,15 +688,66 @@ export class GitGitOpsRepository implements GitOpsRepository {
   /**
    * True when the work tree shows exactly `head` on the branch with nothing uncommitted, so moving it along with the
    * branch cannot lose anyone's work. Untracked files do not count: `read-tree -u` refuses to overwrite them anyway.
+   *
+   * `git status` answers this for about as long as a whole commit takes in process, so the common case is proven
+   * here: HEAD names the branch, the index holds exactly `head`'s tree (its cache-tree says so, or the trees are
+   * walked), and every tracked file still has the stat data the index recorded (a racily clean or touched file is
+   * hashed instead, as git does). Anything this cannot prove — a changed or missing file, staged work, an index
+   * form it does not read, a big work tree — is asked of `git status` as before, so it can only be slower, never
+   * more permissive. `isomorphic-git`'s `statusMatrix` was not used: it hashes the whole tree on every call.
    */
-  private async workTreeFollows(head: string): Promise<boolean> {
-    if (await this.isBare()) return false;
+  private async workTreeFollows(head: string, headTree: string): Promise<boolean> {
+    const layout = await this.layout();
+    if (layout.bare) return false;
+    const headRef = symbolicHead(layout.gitDir);
+    if (headRef !== undefined && headRef !== this.ref) return false;
+    if (headRef === this.ref && (await this.indexProvesClean(layout, headTree))) return true;
+    return this.statusShowsClean(head);
+  }
+
+  private async statusShowsClean(head: string): Promise<boolean> {
     const status = await this.git(["status", "--porcelain=v2", "--branch", "--untracked-files=no", "-z"]);
     const lines = status.split("\0").filter((line) => line.length > 0);
     const header = (name: string) =>
       lines.find((line) => line.startsWith(`# ${name} `))?.slice(name.length + 3);
     const changes = lines.filter((line) => !line.startsWith("# "));
     return header("branch.head") === this.branch && header("branch.oid") === head && changes.length === 0;
+  }
+
+  private async indexProvesClean(layout: RepositoryLayout, headTree: string): Promise<boolean> {
+    if (layout.workTree === undefined) return false;
+    const index = readIndex(layout);
+    if (index === undefined) return false;
+    if (index.cachedTree !== headTree && !(await this.indexHoldsTree(index.entries, headTree))) return false;
+    const workTree = Buffer.from(`${layout.workTree}/`);
+    return index.entries.every((entry) =>
+      fileMatchesIndex(Buffer.concat([workTree, entry.path]), entry, index.writtenAtSeconds, layout.hash),
+    );
+  }
+
+  /** True when the index lists exactly the files of `tree`, with their modes and blobs. */
+  private async indexHoldsTree(entries: readonly IndexEntry[], tree: string): Promise<boolean> {
+    const files = new Map<string, { mode: number; oid: string }>();
+    const walk = async (oid: string, prefix: string): Promise<boolean> => {
+      for (const entry of await this.readTree(oid)) {
+        const path = prefix + entry.name.toString("latin1");
+        if (entry.mode === treeMode) {
+          if (!(await walk(entry.oid, `${path}/`))) return false;
+        } else {
+          files.set(path, entry);
+          if (files.size > entries.length) return false;
+        }
+      }
+      return true;
+    };
+    return (
+      (await walk(tree, "")) &&
+      files.size === entries.length &&
+      entries.every((entry) => {
+        const file = files.get(entry.key);
+        return file?.mode === entry.mode && file.oid === entry.oid;
+      })
+    );
   }
 
   /** Moves index and work tree from `from` to `to`; git refuses (and nothing changes) if that would overwrite work. */
@@ -343,17 +769,32 @@ export class GitGitOpsRepository implements GitOpsRepository {
     }
   }
 
-  private async entryAt(commit: string, path: string): Promise<{ mode: string; object: string } | undefined> {
-    const listing = await this.git(["ls-tree", "-z", "--full-tree", commit, "--", path]);
-    const [entry] = listing.split("\0");
-    if (!entry) return undefined;
-    const match = /^(\d{6}) (\w+) ([0-9a-f]+)\t/.exec(entry);
-    if (match?.[2] !== "blob") throw new ValidationError(`${path} is not a file at ${commit}`);
-    return { mode: match[1] ?? regularFileMode, object: match[3] ?? "" };
+  /** The file at `path`, as `ls-tree` would list it: nothing below a file, a directory or submodule refused. */
+  private async entryAt(
+    commit: string,
+    tree: string,
+    path: string,
+  ): Promise<{ mode: number; oid: string } | undefined> {
+    const segments = path.split("/");
+    let current = tree;
+    for (const [n, segment] of segments.entries()) {
+      const name = Buffer.from(segment, "utf8");
+      const entry = (await this.readTree(current)).find((candidate) => candidate.name.equals(name));
+      if (entry === undefined) return undefined;
+      if (n === segments.length - 1) {
+        if (entry.mode === treeMode || entry.mode === gitlinkMode) {
+          throw new ValidationError(`${path} is not a file at ${commit}`);
+        }
+        return entry;
+      }
+      if (entry.mode !== treeMode) return undefined;
+      current = entry.oid;
+    }
+    return undefined;
   }
 
-  private async blobText(object: string, path: string): Promise<string> {
-    const bytes = await this.gitBytes(["cat-file", "blob", object]);
+  private async blobText(oid: string, path: string): Promise<string> {
+    const bytes = await this.readObjectOf(oid, "blob");
     try {
       return utf8.decode(bytes);
     } catch (error) {
@@ -361,7 +802,126 @@ export class GitGitOpsRepository implements GitOpsRepository {
     }
   }
 
+  private async treeOf(commit: string): Promise<string> {
+    return treeOfCommit(commit, await this.readObjectOf(commit, "commit"));
+  }
+
+  private async readTree(oid: string): Promise<TreeEntry[]> {
+    const { oidBytes } = await this.layout();
+    return parseTree(oid, await this.readObjectOf(oid, "tree"), oidBytes);
+  }
+
+  private async readObjectOf(oid: string, type: string): Promise<Buffer> {
+    const object = await this.readObject(oid);
+    if (object === undefined) throw new NotFoundError(`object ${oid} does not exist in ${this.dir}`);
+    if (object.type !== type) throw new CorruptObjectError(oid);
+    return object.body;
+  }
+
+  /** An object from the loose store, a pack, or — for what neither reader finds — `git cat-file`. */
+  private async readObject(oid: string): Promise<GitObject | undefined> {
+    const cached = this.objects.get(oid);
+    if (cached !== undefined) {
+      this.remember(oid, cached);
+      return cached;
+    }
+    const { commonDir, hash } = await this.layout();
+    const deflated = readIfExists(looseObjectPath(commonDir, oid));
+    const object =
+      deflated !== undefined
+        ? parseLooseObject(oid, inflateSync(deflated))
+        : ((hash === "sha1" ? await this.readPackedObject(commonDir, oid) : undefined) ??
+          (await this.catFile(oid)));
+    if (object !== undefined) this.remember(oid, object);
+    return object;
+  }
+
+  private remember(oid: string, object: GitObject): void {
+    const previous = this.objects.get(oid);
+    if (previous !== undefined) {
+      this.objects.delete(oid);
+      this.objectBytes -= previous.body.length;
+    }
+    if (object.body.length > objectCacheBytes / 2) return;
+    this.objects.set(oid, object);
+    this.objectBytes += object.body.length;
+    for (const [stale, { body }] of this.objects) {
+      if (this.objectBytes <= objectCacheBytes) break;
+      this.objects.delete(stale);
+      this.objectBytes -= body.length;
+    }
+  }
+
+  private async readPackedObject(commonDir: string, oid: string): Promise<GitObject | undefined> {
+    const packDir = join(commonDir, "objects", "pack");
+    const indexes =
+      readIfExists(packDir, (path) => readdirSync(path))?.filter((name) => name.endsWith(".idx")) ?? [];
+    if (indexes.length === 0) return undefined;
+    // A repack replaces the packs: drop the indexes (and pack contents) isomorphic-git cached for the old ones.
+    const names = indexes.sort().join("\n");
+    if (this.packs?.names !== names) this.packs = { names, cache: {} };
+    try {
+      const found = await readObjectFromPacks({
+        fs,
+        gitdir: commonDir,
+        oid,
+        format: "content",
+        cache: this.packs.cache,
+      });
+      return { type: found.type, body: Buffer.from(found.object as Uint8Array) };
+    } catch {
+      // Not packed here (an alternate, a pack being replaced, a pack format isomorphic-git does not read): git answers.
+      return undefined;
+    }
+  }
+
+  private async catFile(oid: string): Promise<GitObject | undefined> {
+    const output = await this.gitBytes(["cat-file", "--batch"], { input: `${oid}\n` });
+    const headerEnd = output.indexOf(0x0a);
+    const [, type = "", size] = output.toString("latin1", 0, Math.max(headerEnd, 0)).split(" ");
+    if (headerEnd < 0 || size === undefined) return undefined;
+    return { type, body: output.subarray(headerEnd + 1, headerEnd + 1 + Number(size)) };
+  }
+
+  private storeObject(layout: RepositoryLayout, type: string, body: Buffer): string {
+    const raw = Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]);
+    const oid = createHash(layout.hash).update(raw).digest("hex");
+    writeLooseObject(looseObjectPath(layout.commonDir, oid), raw);
+    this.remember(oid, { type, body });
+    return oid;
+  }
+
+  /**
+   * The commit `revision` names. The branch (its loose ref, else packed-refs) and full object ids are resolved here;
+   * any other revision, a symbolic or missing ref, or an object that is not a commit is left to `git rev-parse`.
+   */
   private async resolveCommit(revision: string): Promise<string | undefined> {
+    const { hash } = await this.layout();
+    const oidLength = hash === "sha1" ? 40 : 64;
+    const isObjectId = revision.length === oidLength && commitIdPattern.test(revision);
+    const oid = isObjectId ? revision : revision === this.ref ? await this.readBranch() : undefined;
+    if (oid !== undefined) {
+      const object = await this.readObject(oid);
+      if (object?.type === "commit") return oid;
+      if (object === undefined && isObjectId) return undefined;
+    }
+    return this.revParse(revision);
+  }
+
+  /** The branch's commit id from its ref file or packed-refs; undefined when git should answer. */
+  private async readBranch(): Promise<string | undefined> {
+    const { commonDir, hash } = await this.layout();
+    const oidPattern = hash === "sha1" ? /^[0-9a-f]{40}$/ : /^[0-9a-f]{64}$/;
+    // The loose ref first: `git pack-refs` writes packed-refs before it deletes the loose ref, never after.
+    const loose = readIfExists(join(commonDir, this.ref))?.toString("utf8").trim();
+    if (loose !== undefined) return oidPattern.test(loose) ? loose : undefined;
+    const packed = readIfExists(join(commonDir, "packed-refs"))?.toString("utf8") ?? "";
+    const line = packed.split("\n").find((candidate) => candidate.endsWith(` ${this.ref}`));
+    const oid = line?.slice(0, line.indexOf(" "));
+    return oid !== undefined && oidPattern.test(oid) ? oid : undefined;
+  }
+
+  private async revParse(revision: string): Promise<string | undefined> {
     try {
       const commit = await this.git(["rev-parse", "--verify", "--quiet", `${revision}^{commit}`]);
       return commitIdPattern.test(commit) ? commit : undefined;
@@ -382,15 +942,47 @@ export class GitGitOpsRepository implements GitOpsRepository {
     );
   }
 
-  private isBare(): Promise<boolean> {
-    this.bare ??= this.git(["rev-parse", "--is-bare-repository"]).then(
-      (answer) => answer === "true",
-      (error: unknown) => {
-        this.bare = undefined;
+  private layout(): Promise<RepositoryLayout> {
+    this.layoutProbe ??= this.probeLayout().catch((error: unknown) => {
+      this.layoutProbe = undefined;
+      throw error;
+    });
+    return this.layoutProbe;
+  }
+
+  private async probeLayout(): Promise<RepositoryLayout> {
+    const [answer, encoding] = await Promise.all([
+      this.gitBytes([
+        "rev-parse",
+        "--is-bare-repository",
+        "--absolute-git-dir",
+        "--git-common-dir",
+        "--show-object-format",
+        "--is-inside-work-tree",
+        "--show-prefix",
+      ]),
+      this.git(["config", "--get", "i18n.commitEncoding"]).catch((error: unknown) => {
+        if (error instanceof GitCommandError && error.exitCode === 1) return "";
         throw error;
-      },
-    );
-    return this.bare;
+      }),
+    ]);
+    const [bare, gitDir = "", commonDir = "", format, insideWorkTree, prefix] = answer
+      .toString("utf8")
+      .split("\n");
+    if (format !== "sha1" && format !== "sha256") {
+      throw new ValidationError(`${this.dir} uses object format ${format}, which Switchyard does not write`);
+    }
+    const oidBytes = format === "sha1" ? 20 : 32;
+    return {
+      bare: bare === "true",
+      gitDir,
+      commonDir: resolve(this.dir, commonDir),
+      workTree: insideWorkTree === "true" && prefix === "" ? this.dir : undefined,
+      hash: format,
+      oidBytes,
+      emptyTree: createHash(format).update("tree 0\0").digest("hex"),
+      utf8Commits: encoding === "" || /^utf-?8$/i.test(encoding),
+    };
   }
 
   private async git(args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
@@ -422,6 +1014,111 @@ export class GitGitOpsRepository implements GitOpsRepository {
     });
   }
 }
+
+const looseObjectPath = (commonDir: string, oid: string): string =>
+  join(commonDir, "objects", oid.slice(0, 2), oid.slice(2));
+
+const errorCode = (error: unknown): unknown => error instanceof Error && "code" in error && error.code;
+
+/**
+ * The file's bytes, or undefined when it does not exist.
+ *
+ * The files of the repository are read and written synchronously, on purpose: each call is a few microseconds
+ * against the page cache, where an asynchronous one costs a thread-pool round trip and an event-loop turn — on a
+ * busy two-core machine, milliseconds each, a commit's worth of them more than the git process saved. The runtime's
+ * SQLite stores make the same trade.
+ */
+const readIfExists = <T = Buffer>(
+  path: string | Buffer,
+  read: (path: string | Buffer) => T = (file) => readFileSync(file) as T,
+): T | undefined => {
+  try {
+    return read(path);
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+};
+
+/** The ref HEAD names, from its file; undefined (git answers) when HEAD is detached or unreadable. */
+const symbolicHead = (gitDir: string): string | undefined =>
+  /^ref: (\S+)\n?$/.exec(readIfExists(join(gitDir, "HEAD"))?.toString("utf8") ?? "")?.[1];
+
+const readIndex = (layout: RepositoryLayout): IndexSnapshot | undefined => {
+  let descriptor: number;
+  try {
+    descriptor = openSync(join(layout.gitDir, "index"), "r");
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+  try {
+    // One open file gives both the bytes and their mtime: git replaces the index by rename, never in place.
+    const written = fstatSync(descriptor, { bigint: true });
+    const seconds = Number(written.mtimeNs / nanosecondsPerSecond);
+    return parseIndex(readFileSync(descriptor), layout.hash, layout.oidBytes, seconds);
+  } finally {
+    closeSync(descriptor);
+  }
+};
+
+/**
+ * git's own test: the stat data the index recorded means the content is what it recorded, unless the file was
+ * written in the same second as the index ("racily clean"); then, or when the stat data differs, the content is
+ * hashed. A different kind of file or executable bit is a change.
+ */
+const fileMatchesIndex = (
+  path: Buffer,
+  entry: IndexEntry,
+  indexSeconds: number,
+  hash: "sha1" | "sha256",
+): boolean => {
+  if (entry.mode !== regularFileMode && entry.mode !== executableFileMode && entry.mode !== symlinkMode) {
+    return false;
+  }
+  const stat = readIfExists(path, (file) => lstatSync(file, { bigint: true }));
+  if (stat === undefined || !(stat.isFile() || stat.isSymbolicLink())) return false;
+  const current = indexStat(stat);
+  if (current[indexEntryModeWord] !== entry.mode) return false;
+  const racy = (entry.stat[indexEntryMtimeSecondsWord] ?? 0) >= indexSeconds;
+  if (!racy && current.every((word, n) => word === entry.stat[n])) return true;
+  const content = stat.isSymbolicLink() ? readlinkSync(path, { encoding: "buffer" }) : readFileSync(path);
+  const raw = Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]);
+  return createHash(hash).update(raw).digest("hex") === entry.oid;
+};
+
+/**
+ * Stores an object as git stores a loose one: deflated into a temporary file, then linked into place, so no reader
+ * ever sees half an object and an existing object is never overwritten. One that exists already is freshened, as
+ * git does, so a concurrent `git gc` does not prune it before the commit that uses it is published.
+ */
+const writeLooseObject = (path: string, raw: Buffer): void => {
+  const directory = dirname(path);
+  // git's own prefix for temporary objects: `git gc` removes one a crash left behind.
+  const temporary = join(directory, `tmp_obj_${randomUUID()}`);
+  const deflated = deflateSync(raw, { level: looseCompressionLevel });
+  const options = { mode: looseObjectMode, flag: "wx" } as const;
+  try {
+    writeFileSync(temporary, deflated, options);
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(temporary, deflated, options);
+  }
+  try {
+    linkSync(temporary, path);
+  } catch (error) {
+    if (errorCode(error) === "EEXIST") {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } else {
+      // A file system without hard links: a rename, as git falls back to.
+      renameSync(temporary, path);
+    }
+  } finally {
+    readIfExists(temporary, unlinkSync);
+  }
+};
 
 const toTransient = (error: GitCommandError): TransientError =>
   new TransientError("another git process holds a lock on the GitOps repository; retry shortly", {

@@ -30,6 +30,11 @@ export interface EventBusOptions {
   maxBackoffMs?: number;
   /** Deliveries in flight at once. */
   concurrency?: number;
+  /**
+   * Called for each accepted event inside the transaction that stores it, so what it records commits (or rolls
+   * back) with the event. The local runtime uses it to play ECR: pushed images become known to the registry.
+   */
+  onAccepted?: (event: Record<string, unknown>) => void;
 }
 
 export interface PutEventsResultEntry {
@@ -134,6 +139,7 @@ export class LocalEventBus {
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly concurrency: number;
+  private readonly onAccepted: ((event: Record<string, unknown>) => void) | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -150,6 +156,7 @@ export class LocalEventBus {
     this.baseBackoffMs = options.baseBackoffMs ?? defaultBaseBackoffMs;
     this.maxBackoffMs = options.maxBackoffMs ?? defaultMaxBackoffMs;
     this.concurrency = options.concurrency ?? defaultConcurrency;
+    this.onAccepted = options.onAccepted;
     const compiled = options.rules.map((rule) => ({
       rule,
       // Compiled once here: an invalid pattern stops the runtime at start, and no event re-parses it.
@@ -222,6 +229,7 @@ export class LocalEventBus {
           now.toISOString(),
           JSON.stringify(event),
         );
+        this.onAccepted?.(event);
         const matched = (this.rulesByBus.get(entry.busName) ?? []).filter((r) => r.pattern.matches(event));
         for (const { rule } of matched)
           insertDelivery.run(lastInsertRowid, rule.name, now.getTime(), now.toISOString());

@@ -1,6 +1,6 @@
 // The local gateway's API Gateway emulation (HTTP API, payload 2.0): requests to its events, results to its answers.
 
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { ConfigError } from "../../functions/core/errors.ts";
 import {
@@ -9,6 +9,7 @@ import {
   functions,
   type HttpRoute,
 } from "../../functions/registry.ts";
+import { lambdaContext } from "../functions.ts";
 import type { LocalLogger } from "../log.ts";
 import type { LocalRequest, LocalResponse, Route } from "./server.ts";
 
@@ -208,24 +209,8 @@ export const fromApiGatewayResult = (result: unknown): LocalResponse => {
   return { status: result.statusCode, headers, body: decodeBody(result) };
 };
 
-const defaultLambdaContext = (name: FunctionName, ctx: ApiGatewayContext): Context => {
-  const functionName = `switchyard-${name}`;
-  const deadline = Date.now() + functions[name].timeoutSeconds * millisecondsPerSecond;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${ctx.region}:${ctx.accountId}:function:${functionName}`,
-    memoryLimitInMB: String(functions[name].memoryMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-};
+const defaultLambdaContext = (name: FunctionName, ctx: ApiGatewayContext): Context =>
+  lambdaContext(name, { region: ctx.region, account: ctx.accountId });
 
 export interface ApiGatewayRoutesOptions extends Omit<ApiGatewayContext, "requestId" | "now"> {
   /** Where a handler that throws is reported (API Gateway answers such a call with a bare 500). */

@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 export interface TestService {
   name: string;
   repository?: string;
+  github?: string;
   policy: Record<string, unknown>;
 }
 
@@ -48,6 +49,7 @@ export const writeConfig = (
     services: services.map((s) => ({
       name: s.name,
       repository: s.repository ?? s.name,
+      ...(s.github ? { github: s.github } : {}),
       policy: s.policy,
       values: `envs/{environment}/${s.name}/values.yaml`,
     })),

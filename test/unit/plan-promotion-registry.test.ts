@@ -169,6 +169,17 @@ describe("planPromotion with an image registry", () => {
     });
   });
 
+  it("skips a promotion that names neither tag nor digest", async () => {
+    const plan = await planPromotion(deps, input("checkout", "checkout", { tag: null, digest: null }));
+
+    expect(plan).toMatchObject({
+      action: "skip",
+      reason: "checkout: skip checkout: neither a tag nor a digest given",
+      image: { tag: null, digest: null },
+    });
+    expect(spy.lookups).toEqual([]);
+  });
+
   it("does not ask the registry when the trigger names both tag and digest", async () => {
     const plan = await planPromotion(
       deps,

@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compilePattern } from "../../events/pattern.ts";
 import { rules } from "../../events/rules.ts";
+import { promoteImageInputSchema } from "../../functions/core/promotion-input.ts";
 import { functions } from "../../functions/registry.ts";
+import { targetInput } from "../../local/bus/target-input.ts";
 import { workflows } from "../../workflows/registry.ts";
 
 const sample = (file: string) => JSON.parse(readFileSync(`events/samples/${file}`, "utf8"));
@@ -19,7 +21,35 @@ const expectations: Record<string, { matches: string[]; ignores: string[] }> = {
       "aws.cloudwatch/alarm-state-change.json",
     ],
   },
+  "github-release-published": {
+    matches: ["github.com/release-published.json"],
+    ignores: ["github.com/workflow-run-completed.json", "github.com/push.json", "aws.ecr/image-push.json"],
+  },
+  "github-workflow-run-succeeded": {
+    matches: ["github.com/workflow-run-completed.json"],
+    ignores: ["github.com/release-published.json", "github.com/push.json", "aws.ecr/image-push.json"],
+  },
 };
+
+describe("ecr-image-pushed input transformer", () => {
+  it("turns the sample push into the promote-image input contract", () => {
+    const event = sample("aws.ecr/image-push.json");
+    const rule = rules.find((r) => r.name === "ecr-image-pushed")!;
+    const input = targetInput(event, rule.input, { name: rule.name, arn: "arn" }, "2026-11-27T10:00:00Z");
+    expect(promoteImageInputSchema.parse(input)).toEqual({
+      promotionId: null,
+      environment: null,
+      services: null,
+      trigger: { kind: "ecr", eventId: event.id },
+      image: {
+        repository: event.detail["repository-name"],
+        tag: event.detail["image-tag"],
+        digest: event.detail["image-digest"],
+        pushedAt: event.time,
+      },
+    });
+  });
+});
 
 describe.each(rules.map((rule) => [rule.name, rule] as const))("rule %s", (name, rule) => {
   it("has a name EventBridge accepts, used once", () => {

@@ -52,6 +52,7 @@ describe("promote-image workflow", () => {
         action: "promote",
         reason: "first deploy",
         commitGroup: "acme/gitops@main",
+        image: input.image,
       }),
       "watch-sync": async () => ({
         state: "synced",
@@ -141,6 +142,7 @@ describe("promote-image workflow", () => {
       action: "skip",
       reason: "would downgrade",
       commitGroup: "g",
+      image: input.image,
     });
     const { done, entered } = await run();
     expect(done.status).toBe("SUCCEEDED");

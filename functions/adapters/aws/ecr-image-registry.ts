@@ -60,7 +60,7 @@ export interface EcrImageRegistryOptions {
 /** DescribeImages' answers for "there is no such image": a missing tag or digest, or a missing repository. */
 const notFoundErrorNames = new Set(["ImageNotFoundException", "RepositoryNotFoundException"]);
 
-/** Answers that another attempt may not get: throttling and ECR's own server errors. */
+/** Answers a later attempt may well not get: throttling and ECR's own server errors. */
 const transientErrorNames = new Set([
   "ThrottlingException",
   "TooManyRequestsException",
