@@ -105,7 +105,13 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
       SqsSchema,
     ),
     "watch-sync": withHandlerStack(
-      makeWatchSync({ config, deployTarget: deps.deployTarget, gitops: deps.gitops, clock }),
+      makeWatchSync({
+        config,
+        deployTarget: deps.deployTarget,
+        gitops: deps.gitops,
+        store: deps.promotions,
+        clock,
+      }),
       watchSyncInputSchema,
     ),
     "finish-promotion": withHandlerStack(

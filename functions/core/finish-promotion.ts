@@ -9,7 +9,8 @@ import type { Clock, EventPublisher, PromotionRecord, PromotionStore } from "./p
 
 export interface FinishPromotionInput {
   promotionId: string;
-  outcome: "succeeded" | "failed" | "errored";
+  /** `superseded`: a later promotion of the service replaced it before Argo CD synced it; recorded, not published. */
+  outcome: "succeeded" | "failed" | "errored" | "superseded";
   /** What decided it: the last observed Argo CD status, or the error. */
   reason: string;
   /** The step that failed, when it failed. */
@@ -55,14 +56,20 @@ export const finishPromotion = async (
 ): Promise<{ promotionId: string; phase: PromotionRecord["phase"]; service: string }> => {
   const existing = await deps.store.getPromotion(input.promotionId);
   if (!existing) throw new NotFoundError(`no promotion ${input.promotionId}`);
-  const phase =
-    input.outcome === "succeeded" ? "Succeeded" : input.outcome === "failed" ? "Failed" : "Errored";
+  const phases = {
+    succeeded: "Succeeded",
+    failed: "Failed",
+    errored: "Errored",
+    superseded: "Skipped",
+  } as const;
+  const phase = phases[input.outcome];
   // A retried step finds the promotion already finished: publish again (at least once), don't re-record.
   const promotion =
     existing.phase === phase
       ? existing
       : await deps.store.updatePromotion(input.promotionId, { phase, reason: input.reason });
   const now = deps.clock.now().toISOString();
+  if (phase === "Skipped") return { promotionId: promotion.id, phase, service: promotion.service };
   if (phase === "Succeeded") {
     const detail = promotionSucceededDetailSchema.parse({
       ...subject(promotion),

@@ -2,10 +2,12 @@
 
 import { argoApplication, type SwitchyardConfig, valuesFile } from "./config.ts";
 import { ValidationError } from "./errors.ts";
-import type { ApplicationStatus, Clock, DeployTarget, GitOpsRepository } from "./ports.ts";
+import type { ApplicationStatus, Clock, DeployTarget, GitOpsRepository, PromotionStore } from "./ports.ts";
 import { readImage } from "./values-file.ts";
 
 export interface WatchSyncInput {
+  /** The promotion being watched: a later promotion of the same service supersedes it. */
+  promotionId: string;
   service: string;
   environment: string;
   /** The GitOps commit the application must report (or a later one that still pins `digest`). */
@@ -18,7 +20,7 @@ export interface WatchSyncInput {
   attempt: number;
 }
 
-export type SyncState = "synced" | "degraded" | "waiting" | "timed-out";
+export type SyncState = "synced" | "degraded" | "waiting" | "timed-out" | "superseded";
 
 export interface WatchSyncResult {
   state: SyncState;
@@ -32,6 +34,7 @@ export interface WatchSyncDeps {
   config: Pick<SwitchyardConfig, "environments" | "promotion" | "services">;
   deployTarget: DeployTarget;
   gitops: Pick<GitOpsRepository, "readFile">;
+  store: Pick<PromotionStore, "getDeployment">;
   clock: Clock;
 }
 
@@ -63,7 +66,8 @@ export const describeStatus = (status: ApplicationStatus): string =>
 /**
  * Looks at the application once. It counts as synced only when Argo CD reports Synced at exactly the committed
  * revision, Healthy, and a `reconciledAt` no earlier than the commit — a status from before the commit must not
- * count. Degraded at that revision ends the wait; past the deadline it times out with what was last seen.
+ * count. Degraded at that revision ends the wait; past the deadline it times out with what was last seen; a later
+ * promotion of the same service, committed meanwhile, supersedes it.
  *
  * @example
  * const { state, observed } = await watchSync(deps, { service, environment, revision, committedAt, deadline, attempt: 0 });
@@ -90,6 +94,15 @@ export const watchSync = async (deps: WatchSyncDeps, input: WatchSyncInput): Pro
   });
   if (atRevision && status.syncStatus === "Synced" && status.healthStatus === "Healthy")
     return result("synced");
+  // Another promotion of this service committed after ours (the writer records each commit as the deployment):
+  // Argo CD may never report our revision, and what it reports is that promotion's to watch.
+  if (!atRevision) {
+    const deployment = await deps.store.getDeployment(input.service, input.environment);
+    if (deployment && deployment.promotionId !== input.promotionId && deployment.digest !== input.digest) {
+      const by = `superseded by promotion ${deployment.promotionId} (${deployment.tag ?? deployment.digest})`;
+      return { ...result("superseded"), observed: `${by}; ${observed}` };
+    }
+  }
   if (atRevision && status.healthStatus === "Degraded" && status.operation?.phase !== "Running")
     return result("degraded");
   if (deps.clock.now().getTime() >= Date.parse(input.deadline)) return result("timed-out");

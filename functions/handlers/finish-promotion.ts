@@ -7,7 +7,7 @@ import { coldStart, withHandlerStack } from "../wiring/middleware.ts";
 
 export const finishPromotionInputSchema = z.object({
   promotionId: z.uuid(),
-  outcome: z.enum(["succeeded", "failed", "errored"]),
+  outcome: z.enum(["succeeded", "failed", "errored", "superseded"]),
   reason: z.string().min(1),
   failedStep: z.enum(["commit", "sync", "health-check"]).optional(),
   /** A caught Step Functions error ({Error, Cause}), when the step failed on one. */

@@ -6,6 +6,7 @@ import { watchSyncDeps } from "../wiring/aws.ts";
 import { coldStart, withHandlerStack } from "../wiring/middleware.ts";
 
 export const watchSyncInputSchema = z.object({
+  promotionId: z.uuid(),
   service: z.string().min(1),
   environment: z.string().min(1),
   revision: z.string().regex(/^[0-9a-f]{40}$/, "expected a git commit SHA"),

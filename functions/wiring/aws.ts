@@ -194,5 +194,6 @@ export const watchSyncDeps = (): WatchSyncDeps => ({
   config: awsConfig(),
   deployTarget: deployTarget(),
   gitops: gitopsRepository(),
+  store: promotionStore(),
   clock,
 });

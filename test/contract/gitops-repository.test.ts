@@ -2,9 +2,18 @@
 
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { devNull, tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GitHubGitOpsRepository } from "../../functions/adapters/github/github-gitops-repository.ts";
@@ -84,6 +93,33 @@ const gitCommitInfo = (dir: string, revision: string): CommitInfo => {
 };
 
 const tempDir = (): string => mkdtempSync(join(tmpdir(), "switchyard-gitops-"));
+
+/**
+ * Runs `task` with a `git` on PATH that logs each subcommand before running the real git; a repository constructed
+ * inside `task` uses it. Returns the subcommands, in order.
+ */
+const countingGitProcesses = async (dir: string, task: () => Promise<void>): Promise<string[]> => {
+  const realGit = execFileSync("sh", ["-c", "command -v git"]).toString("utf8").trim();
+  const bin = join(dir, "counting-bin");
+  const log = join(dir, "git-processes.log");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "git"), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${realGit}' "$@"\n`);
+  chmodSync(join(bin, "git"), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}${delimiter}${path}`;
+  try {
+    await task();
+  } finally {
+    process.env.PATH = path;
+  }
+  const lines = existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
+  // The adapter puts its isolating `-c name=value` settings before the subcommand.
+  return lines.map(
+    (line) => line.split(" ").find((word, n, words) => word !== "-c" && words[n - 1] !== "-c") ?? "",
+  );
+};
+
+const withFinalNewline = (message: string): string => (message.endsWith("\n") ? message : `${message}\n`);
 
 describeGitOpsRepositoryContract("GitGitOpsRepository (git on disk)", async (files) => {
   const dir = tempDir();
@@ -231,6 +267,143 @@ describe("GitGitOpsRepository", () => {
     expect(git(join(dir, "a"), ["log", "-1", "--format=%aI %cI", first])).toBe(
       "2026-03-01T12:00:00+00:00 2026-03-01T12:00:00+00:00",
     );
+  });
+
+  it.each([
+    { repository: "a bare repository", bare: true, processes: ["update-ref"] },
+    { repository: "a clean work tree", bare: false, processes: ["update-ref", "read-tree"] },
+  ])("runs $processes.length git process(es) per commit on $repository", async ({ bare, processes }) => {
+    const gitops = await GitGitOpsRepository.init(join(dir, "gitops"), { files, bare });
+
+    const spawned = await countingGitProcesses(dir, async () => {
+      const repository = new GitGitOpsRepository({ dir: join(dir, "gitops") });
+      await repository.head();
+      for (const tag of ["1.1.0", "1.2.0", "1.3.0"]) {
+        await repository.updateFile({ path, message: tag, edit: () => `image:\n  tag: ${tag}\n` });
+      }
+    });
+
+    // After the one-time look at the repository's layout (rev-parse, config), three commits' worth.
+    expect(spawned.slice(2)).toEqual([...processes, ...processes, ...processes]);
+    expect((await gitops.readFile(path))?.content).toBe("image:\n  tag: 1.3.0\n");
+    if (!bare) expect(readFileSync(join(dir, "gitops", path), "utf8")).toBe("image:\n  tag: 1.3.0\n");
+  });
+
+  it.each([
+    {
+      case: "a plain identity and a trailer block",
+      author: { name: "Maria López", email: "maria.lopez@example.com" },
+      message: "checkout staging: 1.0.0 → 1.1.0\n\nSwitchyard-Promotion-Id: p-1",
+      path: "envs/staging/checkout/values.yaml",
+    },
+    {
+      case: "a message with CRLF and blank lines at the end, in a new directory",
+      author: undefined,
+      message: "bump\r\n\n\n",
+      path: "envs/preview/new-service/values.yaml",
+    },
+    {
+      case: "an identity git trims",
+      author: { name: " Dr. Maria <López>, ", email: " <maria@example.com>. " },
+      message: "bump",
+      path: "README.md",
+    },
+    {
+      case: "a file where a directory is needed",
+      author: undefined,
+      message: "bump",
+      path: "README.md/values.yaml",
+    },
+  ])("writes the tree and commit git's plumbing writes, for $case", async ({ author, message, path }) => {
+    const gitops = await GitGitOpsRepository.init(dir, { files, clock: fixedClock });
+    const parent = await gitops.head();
+    const content = "image:\n  tag: 1.1.0\n";
+
+    const { revision } = await gitops.updateFile({ path, message, author, edit: () => content });
+
+    const date = "1772366400 +0000";
+    const index = { GIT_INDEX_FILE: join(tmpdir(), `switchyard-test-index-${randomUUID()}`) };
+    try {
+      git(dir, ["read-tree", parent], { env: index });
+      const blob = git(dir, ["hash-object", "-w", "--stdin"], { input: content });
+      git(dir, ["update-index", "-z", "--index-info"], { env: index, input: `100644 ${blob}\t${path}\0` });
+      const tree = git(dir, ["write-tree"], { env: index });
+      const expected = git(dir, ["commit-tree", tree, "-p", parent, "-F", "-"], {
+        input: withFinalNewline(message),
+        env: {
+          GIT_AUTHOR_NAME: author?.name ?? "Switchyard",
+          GIT_AUTHOR_EMAIL: author?.email ?? "switchyard@localhost",
+          GIT_AUTHOR_DATE: date,
+          GIT_COMMITTER_NAME: "Switchyard",
+          GIT_COMMITTER_EMAIL: "switchyard@localhost",
+          GIT_COMMITTER_DATE: date,
+        },
+      });
+      expect(revision).toBe(expected);
+    } finally {
+      rmSync(index.GIT_INDEX_FILE, { force: true });
+    }
+    expect(git(dir, ["fsck", "--full", "--strict", "--no-dangling"])).toBe("");
+  });
+
+  it("reads and commits through packed objects and refs after git gc", async () => {
+    const gitops = await GitGitOpsRepository.init(dir, { files });
+    const first = await gitops.updateFile({ path, message: "bump", edit: () => "image:\n  tag: 1.1.0\n" });
+    git(dir, ["gc", "--quiet", "--prune=now"]);
+    expect(existsSync(join(dir, ".git", "refs", "heads", "main"))).toBe(false);
+
+    const reopened = new GitGitOpsRepository({ dir });
+    const second = await reopened.updateFile({
+      path: "README.md",
+      message: "docs",
+      edit: (current) => `${current}More.\n`,
+    });
+
+    expect(second.previousContent).toBe("# GitOps\n");
+    expect((await reopened.readFile(path, first.revision))?.content).toBe("image:\n  tag: 1.1.0\n");
+    expect(gitCommitInfo(dir, second.revision)).toMatchObject({
+      parents: [first.revision],
+      changedPaths: ["README.md"],
+    });
+    expect(git(dir, ["fsck", "--full", "--strict", "--no-dangling"])).toBe("");
+    expect(readFileSync(join(dir, "README.md"), "utf8")).toBe("# GitOps\nMore.\n");
+    expect(git(dir, ["status", "--porcelain"])).toBe("");
+  });
+
+  it.each([
+    {
+      when: "a change is staged",
+      disturb: (repo: string) => {
+        writeFileSync(join(repo, "README.md"), "# Staged\n");
+        git(repo, ["add", "README.md"]);
+      },
+    },
+    { when: "a tracked file is deleted", disturb: (repo: string) => rmSync(join(repo, "README.md")) },
+    {
+      when: "HEAD is on another branch",
+      disturb: (repo: string) => git(repo, ["checkout", "--quiet", "-b", "other"]),
+    },
+    { when: "HEAD is detached", disturb: (repo: string) => git(repo, ["checkout", "--quiet", "--detach"]) },
+  ])("leaves the work tree as it is when $when", async ({ disturb }) => {
+    const gitops = await GitGitOpsRepository.init(dir, { files });
+    disturb(dir);
+
+    const result = await gitops.updateFile({ path, message: "bump", edit: () => "image:\n  tag: 1.1.0\n" });
+
+    expect(result.changed).toBe(true);
+    expect((await gitops.readFile(path))?.content).toBe("image:\n  tag: 1.1.0\n");
+    expect(readFileSync(join(dir, path), "utf8")).toBe(files[path]);
+  });
+
+  it("brings along a clean work tree whose files were only touched", async () => {
+    const gitops = await GitGitOpsRepository.init(dir, { files });
+    const later = new Date(Date.now() + 5_000);
+    for (const file of [path, "README.md"]) utimesSync(join(dir, file), later, later);
+
+    await gitops.updateFile({ path, message: "bump", edit: () => "image:\n  tag: 1.1.0\n" });
+
+    expect(readFileSync(join(dir, path), "utf8")).toBe("image:\n  tag: 1.1.0\n");
+    expect(git(dir, ["status", "--porcelain"])).toBe("");
   });
 
   it("reports a missing branch as NotFoundError", async () => {

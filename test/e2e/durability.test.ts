@@ -55,7 +55,9 @@ describe("durability of accepted events", () => {
 
     // What the killed process left: every accepted event is in the log, its delivery done or still owed.
     const db = openDatabase(join(home, "state.db"));
-    const logged = db.prepare("SELECT COUNT(*) AS n FROM bus_events").get() as { n: number };
+    const logged = db.prepare("SELECT COUNT(*) AS n FROM bus_events WHERE source = 'aws.ecr'").get() as {
+      n: number;
+    };
     const owed = db.prepare("SELECT status, COUNT(*) AS n FROM bus_deliveries GROUP BY status").all() as {
       status: string;
       n: number;

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../functions/core/errors.ts";
-import type { ApplicationStatus, DeployTarget } from "../../functions/core/ports.ts";
+import type { ApplicationStatus, DeploymentRecord, DeployTarget } from "../../functions/core/ports.ts";
 import { watchSync } from "../../functions/core/watch-sync.ts";
 import { loadConfig } from "../../functions/wiring/config.ts";
 
@@ -23,7 +23,10 @@ const status = (overrides: Partial<ApplicationStatus> = {}): ApplicationStatus =
   ...overrides,
 });
 
-const setup = (app: ApplicationStatus, options: { now?: string; filesAt?: Record<string, string> } = {}) => {
+const setup = (
+  app: ApplicationStatus,
+  options: { now?: string; filesAt?: Record<string, string>; deployment?: DeploymentRecord } = {},
+) => {
   const calls: string[] = [];
   const deployTarget: DeployTarget = {
     getApplication: async (namespace, name) => {
@@ -44,10 +47,13 @@ const setup = (app: ApplicationStatus, options: { now?: string; filesAt?: Record
     },
   };
   const clock = { now: () => new Date(options.now ?? "2026-11-27T10:00:05Z") };
-  return { deps: { config, deployTarget, gitops, clock }, calls };
+  const store = { getDeployment: async () => options.deployment };
+  return { deps: { config, deployTarget, gitops, store, clock }, calls };
 };
 
+const promotionId = "0b8f8f3e-2f7c-4b55-9e58-52b0b3a8f0e1";
 const input = (attempt = 1) => ({
+  promotionId,
   service: "checkout",
   environment: "staging",
   revision,
@@ -111,6 +117,31 @@ describe("watchSync", () => {
       filesAt: { [later]: `image:\n  tag: "1.4.3"\n  digest: "sha256:${"2".repeat(64)}"\n` },
     });
     expect((await watchSync(deps, input())).state).toBe("waiting");
+  });
+
+  it("is superseded when a later promotion of the service was committed after ours", async () => {
+    const deployment: DeploymentRecord = {
+      service: "checkout",
+      environment: "staging",
+      tag: "1.5.0",
+      digest: `sha256:${"3".repeat(64)}`,
+      pushedAt: "2026-11-27T10:00:02Z",
+      revision: later,
+      promotionId: "9a3c2b1d-0000-4000-8000-000000000009",
+      deployedAt: "2026-11-27T10:00:03Z",
+    };
+    const { deps } = setup(status({ syncRevision: later }), {
+      deployment,
+      filesAt: { [later]: "image:\n  tag: x\n" },
+    });
+    const result = await watchSync(deps, input());
+    expect(result.state).toBe("superseded");
+    expect(result.observed).toMatch(
+      /^superseded by promotion 9a3c2b1d-0000-4000-8000-000000000009 \(1\.5\.0\); argocd/,
+    );
+    // Still ours: not superseded, just waiting.
+    const own = setup(status({ syncRevision: later }), { deployment: { ...deployment, promotionId } });
+    expect((await watchSync(own.deps, input())).state).toBe("waiting");
   });
 
   it("times out past the deadline, reporting what it saw last", async () => {

@@ -63,7 +63,9 @@ describe("promote-image workflow", () => {
       "finish-promotion": async (payload) => ({
         promotionId,
         service: "checkout",
-        phase: { succeeded: "Succeeded", failed: "Failed", errored: "Errored" }[payload.outcome as string],
+        phase: { succeeded: "Succeeded", failed: "Failed", errored: "Errored", superseded: "Skipped" }[
+          payload.outcome as string
+        ],
       }),
     };
     commit = () => ({
@@ -226,6 +228,21 @@ describe("promote-image workflow", () => {
       ]);
     },
   );
+
+  it("SyncState → PromotionSuperseded when a later promotion of the service took over; the execution succeeds", async () => {
+    steps["watch-sync"] = async () => ({
+      state: "superseded",
+      attempt: 1,
+      observed: "superseded by promotion p2",
+      pollIntervalSeconds: 0,
+    });
+    const { done, entered } = await run();
+    expect(entered).toContain("PromotionSuperseded");
+    expect(done.status).toBe("SUCCEEDED");
+    expect(finishes()).toEqual([
+      { promotionId, outcome: "superseded", reason: "superseded by promotion p2" },
+    ]);
+  });
 
   it("Decide's Catch → DecideErrored, and the execution fails", async () => {
     steps["decide-promotion"] = failing("ValidationError");
