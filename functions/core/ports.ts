@@ -281,6 +281,11 @@ export interface IdempotencyStore {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
   /** Forgets `key`, so a delivery whose processing failed can be retried. */
   release(key: string): Promise<void>;
+  /**
+   * Holds `key` for `ttlSeconds` from now, whether or not it is held: claim briefly while processing, then complete
+   * for the full window once the work is done, so a crash in between frees the key soon instead of never.
+   */
+  complete(key: string, ttlSeconds: number): Promise<void>;
 }
 
 /** An image as the registry knows it. */

@@ -14,6 +14,8 @@ export const githubEventSource = "github.com";
 
 /** GitHub lets a delivery be redelivered for 3 days; a week of memory covers every redelivery. */
 export const deliveryTtlSeconds = 7 * 24 * 60 * 60;
+/** How long a delivery is held while it is being published: longer than a publish can take, short enough that a delivery whose function died mid-way can be redelivered within minutes. */
+export const processingTtlSeconds = 5 * 60;
 /** How long a fetched webhook secret is trusted before it is read again. */
 export const secretCacheSeconds = 5 * 60;
 /** A signature that matches no cached secret re-reads the secret, at most this often (a rotation may have begun). */
@@ -202,11 +204,17 @@ export const makeIngestGithubWebhook = (deps: IngestGithubWebhookDeps) => {
     if (event === "ping") return { statusCode: 200, body: { pong: true } };
     checkSize(event, payload);
     const claimKey = `github-delivery:${delivery}`;
-    if (!(await deps.idempotency.claim(claimKey, deliveryTtlSeconds))) {
+    // Held briefly while publishing, then for the whole window: a crash in between frees the delivery soon.
+    if (!(await deps.idempotency.claim(claimKey, processingTtlSeconds))) {
       logger.info("Repeated GitHub delivery dropped", { delivery, githubEvent: event });
       return { statusCode: 200, body: { duplicate: true, delivery } };
     }
     await publishOrRelease(deps, claimKey, event, payload);
+    await deps.idempotency.complete(claimKey, deliveryTtlSeconds).catch((error: unknown) => {
+      // Published already: answering 5xx would make GitHub send it again. A redelivery after the short hold
+      // would be published twice, which consumers tolerate (EventBridge delivers at least once anyway).
+      logger.error("Accepted delivery could not be remembered for the full window", { claimKey, error });
+    });
     logger.info("GitHub delivery accepted", { delivery, githubEvent: event });
     return { statusCode: 202, body: { accepted: true, delivery } };
   };

@@ -27,6 +27,10 @@ const prepareStatements = (db: SqliteDatabase) => ({
        WHERE idempotency_keys.expires_at < ?`,
   ),
   release: db.prepare<[string]>("DELETE FROM idempotency_keys WHERE key = ?"),
+  complete: db.prepare<[string, number]>(
+    `INSERT INTO idempotency_keys (key, expires_at) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at`,
+  ),
   sweep: db.prepare<[number, number]>(
     `DELETE FROM idempotency_keys WHERE rowid IN (
        SELECT rowid FROM idempotency_keys WHERE expires_at < ? LIMIT ?
@@ -69,5 +73,10 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   async release(key: string): Promise<void> {
     checkKey(key);
     this.sql.release.run(key);
+  }
+
+  async complete(key: string, ttlSeconds: number): Promise<void> {
+    checkClaim(key, ttlSeconds);
+    this.sql.complete.run(key, epochSeconds(this.clock.now()) + ttlSeconds);
   }
 }

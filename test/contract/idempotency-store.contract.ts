@@ -80,6 +80,21 @@ export const describeIdempotencyStoreContract = (
       expect(await store.claim("k", 10)).toBe(false);
     });
 
+    it("complete holds a claimed key for the new TTL from now", async () => {
+      expect(await store.claim("delivery-9", 60)).toBe(true);
+      advance(30);
+      await store.complete("delivery-9", 600);
+      advance(100);
+      expect(await store.claim("delivery-9", 60)).toBe(false);
+      advance(501);
+      expect(await store.claim("delivery-9", 60)).toBe(true);
+    });
+
+    it("complete holds a key it never saw", async () => {
+      await store.complete("delivery-10", 60);
+      expect(await store.claim("delivery-10", 60)).toBe(false);
+    });
+
     it("lets a released key be claimed again at once", async () => {
       await store.claim("k", weekSeconds);
 

@@ -9,6 +9,7 @@ import {
   deliveryTtlSeconds,
   makeIngestGithubWebhook,
   maxEventBytes,
+  processingTtlSeconds,
   secretRefreshIntervalSeconds,
 } from "../../functions/handlers/ingest-github-webhook.ts";
 import { withHttpStack } from "../../functions/wiring/http.ts";
@@ -57,6 +58,7 @@ class FakeIdempotencyStore implements IdempotencyStore {
   readonly held = new Set<string>();
   readonly claims: { key: string; ttlSeconds: number }[] = [];
   readonly releases: string[] = [];
+  readonly completions: { key: string; ttlSeconds: number }[] = [];
 
   async claim(key: string, ttlSeconds: number): Promise<boolean> {
     this.claims.push({ key, ttlSeconds });
@@ -68,6 +70,11 @@ class FakeIdempotencyStore implements IdempotencyStore {
   async release(key: string): Promise<void> {
     this.releases.push(key);
     this.held.delete(key);
+  }
+
+  async complete(key: string, ttlSeconds: number): Promise<void> {
+    this.completions.push({ key, ttlSeconds });
+    this.held.add(key);
   }
 }
 
@@ -171,7 +178,11 @@ describe("ingest-github-webhook", () => {
     expect(publisher.published).toEqual([
       { source: "github.com", detailType: "release", detail: releasePayload, resources: [] },
     ]);
+    // Held briefly while publishing, then remembered for the whole window once published.
     expect(idempotency.claims).toEqual([
+      { key: `github-delivery:${delivery}`, ttlSeconds: processingTtlSeconds },
+    ]);
+    expect(idempotency.completions).toEqual([
       { key: `github-delivery:${delivery}`, ttlSeconds: deliveryTtlSeconds },
     ]);
   });

@@ -101,4 +101,10 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     checkKey(key);
     await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: key } }));
   }
+
+  async complete(key: string, ttlSeconds: number): Promise<void> {
+    checkClaim(key, ttlSeconds);
+    const expiresAt = epochSeconds(this.clock.now()) + ttlSeconds;
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { pk: key, expiresAt } }));
+  }
 }
