@@ -1,12 +1,13 @@
 // The local event bus: a durable SQLite event log, EventBridge rule matching, retried delivery and dead letters.
 
 import { createHash, randomUUID } from "node:crypto";
-import type { Statement } from "better-sqlite3";
 import { type CompiledPattern, compilePattern } from "../../events/pattern.ts";
 import type { Rule } from "../../events/rules.ts";
-import type { SqliteDatabase } from "../db.ts";
+import type { BusName } from "../../events/types.ts";
+import { type SqliteDatabase, type SqliteStatement, statementCache } from "../db.ts";
 import type { LocalLogger } from "../log.ts";
 import { silentLogger } from "../log.ts";
+import { Wakeup } from "../wakeup.ts";
 import { type AcceptedEntry, validatePutEvents } from "./put-events.ts";
 import { targetInput } from "./target-input.ts";
 
@@ -67,6 +68,8 @@ export interface StoredEvent {
   deliveries: DeliveryRecord[];
 }
 
+/** The buses events can be put on: AWS services' default bus and Switchyard's own. */
+const localBuses: ReadonlySet<BusName> = new Set<BusName>(["default", "switchyard"]);
 const defaultBaseBackoffMs = 1_000;
 const defaultMaxBackoffMs = 60_000;
 const defaultConcurrency = 8;
@@ -141,10 +144,10 @@ export class LocalEventBus {
   private readonly concurrency: number;
   private readonly onAccepted: ((event: Record<string, unknown>) => void) | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly wakeup = new Wakeup(() => this.pump());
+  private readonly sql: (text: string) => SqliteStatement;
   private running = false;
   private idleWaiters: (() => void)[] = [];
-  private readonly statements = new Map<string, Statement>();
 
   constructor(options: EventBusOptions) {
     this.db = options.db;
@@ -168,21 +171,7 @@ export class LocalEventBus {
     for (const c of compiled) byBus.set(c.rule.bus, [...(byBus.get(c.rule.bus) ?? []), c]);
     this.rulesByBus = byBus;
     this.db.exec(schema);
-  }
-
-  /** Prepares a statement once per bus; the hot paths run a handful of them per event. */
-  private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
-  }
-
-  /** The buses events can be put on. */
-  get buses(): ReadonlySet<string> {
-    return new Set(["default", "switchyard"]);
+    this.sql = statementCache(this.db);
   }
 
   /**
@@ -190,7 +179,7 @@ export class LocalEventBus {
    * answers per entry like EventBridge, after the accepted entries are durably stored.
    */
   putEvents(body: unknown): PutEventsResponse {
-    const { accepted, rejected } = validatePutEvents(body, this.buses);
+    const { accepted, rejected } = validatePutEvents(body, localBuses);
     const results: PutEventsResultEntry[] = [];
     for (const r of rejected) results[r.index] = { ErrorCode: r.errorCode, ErrorMessage: r.errorMessage };
     const stored = this.store(accepted);
@@ -257,8 +246,7 @@ export class LocalEventBus {
   /** Stops taking new deliveries and waits for the ones in flight. Pending ones stay pending for the next start. */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.wakeup.cancel();
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
@@ -277,15 +265,7 @@ export class LocalEventBus {
   }
 
   private schedule(delayMs: number): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.pump();
-      },
-      Math.max(0, delayMs),
-    );
+    if (this.running) this.wakeup.arm(delayMs);
   }
 
   private pump(): void {

@@ -2,9 +2,9 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { Statement } from "better-sqlite3";
-import type { SqliteDatabase } from "../db.ts";
+import { type SqliteDatabase, type SqliteStatement, statementCache } from "../db.ts";
 import { type LocalLogger, silentLogger } from "../log.ts";
+import { Wakeup } from "../wakeup.ts";
 
 /** SQS drops a FIFO message whose deduplication id was seen in the last five minutes. */
 const deduplicationWindowMs = 5 * 60 * 1000;
@@ -88,8 +88,8 @@ export class LocalFifoQueue {
   private readonly logger: LocalLogger;
   private readonly busyGroups = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly statements = new Map<string, Statement>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly wakeup = new Wakeup(() => this.pump());
+  private readonly sql: (text: string) => SqliteStatement;
   private running = false;
 
   constructor(options: FifoQueueOptions) {
@@ -99,15 +99,7 @@ export class LocalFifoQueue {
     this.url = `https://sqs.${options.region}.amazonaws.com/${options.account}/${options.name}`;
     this.arn = `arn:aws:sqs:${options.region}:${options.account}:${options.name}`;
     options.db.exec(schema);
-  }
-
-  private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.options.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    this.sql = statementCache(options.db);
   }
 
   /** SendMessage: answers `{ MessageId, SequenceNumber, MD5OfMessageBody }` like SQS, after the message is stored. */
@@ -150,8 +142,7 @@ export class LocalFifoQueue {
   /** Stops receiving and waits for the batches in flight; undelivered messages stay for the next start. */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.wakeup.cancel();
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -167,15 +158,7 @@ export class LocalFifoQueue {
   }
 
   private schedule(delayMs: number): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.pump();
-      },
-      Math.max(0, delayMs),
-    );
+    if (this.running) this.wakeup.arm(delayMs);
   }
 
   private pump(): void {
