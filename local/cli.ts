@@ -199,23 +199,20 @@ export const buildProgram = (): Command => {
     .action(async (options: { json?: boolean }) => {
       const health = await callRuntime("/healthz");
       if (health.status !== 200) throw new CliError(`runtime is not healthy (${health.status})`);
-      const events = (await callRuntime("/events?limit=1000")).body as {
-        events: { deliveries: { status: string }[] }[];
+      const counts = (await callRuntime("/status")).body as {
+        events: number;
+        deliveries: Record<string, number>;
+        executions: Record<string, number>;
       };
-      const executions = (await callRuntime("/executions?limit=1000")).body as {
-        executions: { status: string }[];
-      };
-      const count = (values: string[]) =>
-        values.reduce<Record<string, number>>((acc, v) => {
-          acc[v] = (acc[v] ?? 0) + 1;
-          return acc;
-        }, {});
+      // Counted by the runtime over everything it holds, not over one page of a listing.
+      const nonZero = (byStatus: Record<string, number>) =>
+        Object.fromEntries(Object.entries(byStatus).filter(([, n]) => n > 0));
       const summary = {
         url: localSettings().url,
         status: "ok",
-        events: events.events.length,
-        deliveries: count(events.events.flatMap((e) => e.deliveries.map((d) => d.status))),
-        executions: count(executions.executions.map((e) => e.status)),
+        events: counts.events,
+        deliveries: nonZero(counts.deliveries),
+        executions: counts.executions,
       };
       if (options.json) print(summary);
       else {

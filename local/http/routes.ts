@@ -62,6 +62,14 @@ const notFound = (error: unknown): never => {
 export const localRoutes = ({ bus, runner }: RouteDeps): Route[] => [
   { method: "GET", path: "/healthz", handler: () => ({ status: 200, body: { status: "ok" } }) },
   {
+    method: "GET",
+    path: "/status",
+    handler: async () => ({
+      status: 200,
+      body: { status: "ok", ...bus.stats(), executions: await runner.countExecutions() },
+    }),
+  },
+  {
     method: "POST",
     path: "/events",
     maxBodyBytes: maxRequestBytes,

@@ -215,6 +215,12 @@ export class WorkflowRunner<W extends string = WorkflowName> {
    * @example
    * const failed = await runner.listExecutions({ workflow: "promote-image", status: "FAILED", limit: 10 });
    */
+  /** How many executions there are in each status, over all of them (ListExecutions pages; this counts). */
+  async countExecutions(): Promise<Partial<Record<ExecutionStatus, number>>> {
+    this.assertOpen();
+    return this.store.countByStatus();
+  }
+
   async listExecutions(filter: ListExecutionsInput = {}): Promise<ExecutionListItem[]> {
     this.assertOpen();
     const records = this.store.listExecutions({

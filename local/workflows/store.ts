@@ -368,6 +368,16 @@ export class WorkflowStore {
     return rows.map(toExecution);
   }
 
+  /** How many executions there are in each status (statuses with none are absent). */
+  countByStatus(): Partial<Record<ExecutionStatus, number>> {
+    const rows = this.db
+      .prepare<[], { status: ExecutionStatus; n: number }>(
+        "SELECT status, COUNT(*) AS n FROM workflow_executions GROUP BY status",
+      )
+      .all();
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  }
+
   runningExecutions(): ExecutionRecord[] {
     return this.statements.running.all().map(toExecution);
   }

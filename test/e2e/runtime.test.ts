@@ -109,6 +109,22 @@ describe("local runtime", () => {
     });
   });
 
+  it("GET /status counts events, deliveries and executions over everything held", async () => {
+    const { status, body } = await runtime.call("/status");
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      status: "ok",
+      events: runtime.bus.stats().events,
+      deliveries: runtime.bus.stats().deliveries,
+    });
+    const listed = (await runtime.call("/executions?limit=1000")).body.executions as { status: string }[];
+    const byStatus = listed.reduce<Record<string, number>>(
+      (acc, e) => ({ ...acc, [e.status]: (acc[e.status] ?? 0) + 1 }),
+      {},
+    );
+    expect(body.executions).toEqual(byStatus);
+  });
+
   it("an event no rule matches is logged and delivered nowhere", async () => {
     const put = await runtime.call(
       "/events",
