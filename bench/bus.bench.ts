@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { silentLogger } from "../local/log.ts";
 import { startRuntime } from "../local/runtime.ts";
+import { median, percentile } from "./stats.ts";
 import type { BenchResult } from "./types.ts";
 
 const sequentialEvents = 200;
@@ -24,15 +25,6 @@ const entry = (i: number) => ({
     "image-digest": `sha256:${i.toString(16).padStart(64, "0")}`,
   }),
 });
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-};
 
 export async function run(): Promise<BenchResult[]> {
   const home = mkdtempSync(join(tmpdir(), "switchyard-bench-"));

@@ -1,32 +1,19 @@
 // Benchmarks of image promotion on the local runtime: push → staging commit latency, and a 200-push burst.
 
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { silentLogger } from "../local/log.ts";
 import { startRuntime } from "../local/runtime.ts";
 import { ecrPush, writeConfig } from "../test/support/platform.ts";
+import { branchHead, median, percentile } from "./stats.ts";
 import type { BenchResult } from "./types.ts";
 
 const latencySamples = 50;
 const burstServices = 20;
 const burstPushesPerService = 10;
 const targetLatencyMs = 100;
-
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-const percentile = (values: number[], p: number): number =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
-
-/** The branch head, read from the ref file: polling must not spawn git and compete for the CPU it measures. */
-const headOf = (home: string): string => {
-  try {
-    return readFileSync(join(home, "gitops", ".git", "refs", "heads", "main"), "utf8").trim();
-  } catch {
-    return "";
-  }
-};
 
 const start = async (services: { name: string; policy: Record<string, unknown> }[]) => {
   const configPath = writeConfig(services, { syncDelaySeconds: 0, pollIntervalSeconds: 0 });
@@ -55,11 +42,11 @@ const latency = async (): Promise<BenchResult[]> => {
     const commitMs: number[] = [];
     const doneMs: number[] = [];
     for (let i = 1; i <= latencySamples; i++) {
-      const before = headOf(platform.home);
+      const before = branchHead(platform.home);
       const t0 = performance.now();
       const answer = await platform.post([ecrPush("checkout", `1.${i}.0`)]);
       // Poll the branch head: the commit is what the figure measures.
-      while (headOf(platform.home) === before) await new Promise((resolve) => setTimeout(resolve, 1));
+      while (branchHead(platform.home) === before) await new Promise((resolve) => setTimeout(resolve, 1));
       commitMs.push(performance.now() - t0);
       const id = answer.Entries[0]?.EventId ?? "";
       for (;;) {
@@ -105,8 +92,14 @@ const burst = async (): Promise<BenchResult[]> => {
     for (let i = 0; i < pushes.length; i += 10) requests.push(pushes.slice(i, i + 10));
     await Promise.all(requests.map((entries) => platform.post(entries)));
     for (;;) {
-      const running = await platform.runtime.runner.listExecutions({ status: "RUNNING", limit: 1000 });
-      const all = await platform.runtime.runner.listExecutions({ limit: 1000 });
+      // Staging's promotions go on to production, where they wait for approval: only promote-image counts.
+      const workflow = "promote-image";
+      const running = await platform.runtime.runner.listExecutions({
+        workflow,
+        status: "RUNNING",
+        limit: 1000,
+      });
+      const all = await platform.runtime.runner.listExecutions({ workflow, limit: 1000 });
       if (all.length === pushes.length && running.length === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -7,6 +7,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   pattern: () => import("./pattern.bench.ts"),
   bus: () => import("./bus.bench.ts"),
   promotion: () => import("./promotion.bench.ts"),
+  approval: () => import("./approval.bench.ts"),
 };
 
 const only = process.argv.slice(2);

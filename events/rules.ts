@@ -96,4 +96,14 @@ export const rules: readonly Rule[] = [
     retryPolicy: defaultRetryPolicy,
     deadLetterQueue: true,
   },
+  {
+    name: "promotion-succeeded-next-environment",
+    description:
+      "A promotion that reached Synced + Healthy carries the same image on to the next environment (gated ones wait for approval)",
+    bus: "switchyard",
+    pattern: { source: ["switchyard"], "detail-type": ["Promotion Succeeded"] },
+    target: { kind: "function", function: "promote-next-environment" },
+    retryPolicy: defaultRetryPolicy,
+    deadLetterQueue: true,
+  },
 ];

@@ -21,6 +21,11 @@ export interface FunctionDefinition {
 export interface HttpRoute {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
+  /**
+   * Also served, without IAM, by the approval pages API that e-mailed links point at: a browser cannot sign requests,
+   * so the function authenticates these by the signed link token instead.
+   */
+  pages?: true;
 }
 
 export const functions = {
@@ -97,6 +102,100 @@ export const functions = {
     http: [
       { method: "GET", path: "/promotions" },
       { method: "GET", path: "/promotions/{id}" },
+    ],
+  },
+  "promote-next-environment": {
+    entry: "functions/handlers/promote-next-environment.ts",
+    id: "PromoteNextEnvironment",
+    description:
+      "Carries a succeeded promotion on to the next environment: production-sync when it is gated, else promote-image",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+  },
+  "gate-promotion": {
+    entry: "functions/handlers/gate-promotion.ts",
+    id: "GatePromotion",
+    description: "Holds a gated promotion while its service is frozen, and reads what the gate needs",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+  },
+  "snapshot-before-change": {
+    entry: "functions/handlers/snapshot-before-change.ts",
+    id: "SnapshotBeforeChange",
+    description:
+      "Takes the pre-change database snapshot of a gated promotion and reports when it is available",
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  "request-approval": {
+    entry: "functions/handlers/request-approval.ts",
+    id: "RequestApproval",
+    description:
+      "Records an approval request with its task token and e-mails each approver a personal signed link",
+    timeoutSeconds: 60,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  "expire-approval": {
+    entry: "functions/handlers/expire-approval.ts",
+    id: "ExpireApproval",
+    description: "Closes an approval request nobody decided in time and publishes Approval Decided (expired)",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  "sync-application": {
+    entry: "functions/handlers/sync-application.ts",
+    id: "SyncApplication",
+    description: "Starts an Argo CD sync of a service's application to a GitOps revision",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+  },
+  "revert-promotion": {
+    entry: "functions/handlers/revert-promotion.ts",
+    id: "RevertPromotion",
+    description: "Quarantines a digest that failed its health gate and reverts its commit with a new commit",
+    timeoutSeconds: 60,
+    memoryMb: 256,
+  },
+  approvals: {
+    entry: "functions/handlers/approvals.ts",
+    id: "Approvals",
+    description:
+      "Approval requests: lists them, renders the approval page, and records decisions from the page, the API and the CLI",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+    publishesEvents: true,
+    http: [
+      { method: "GET", path: "/approvals" },
+      { method: "GET", path: "/approvals/{id}", pages: true },
+      { method: "POST", path: "/approvals/{id}/decision", pages: true },
+    ],
+  },
+  freezes: {
+    entry: "functions/handlers/freezes.ts",
+    id: "Freezes",
+    description:
+      "Freezes that hold gated promotions of a service: GET /freezes, PUT and DELETE /freezes/{service}",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    http: [
+      { method: "GET", path: "/freezes" },
+      { method: "PUT", path: "/freezes/{service}" },
+      { method: "DELETE", path: "/freezes/{service}" },
+    ],
+  },
+  quarantine: {
+    entry: "functions/handlers/quarantine.ts",
+    id: "Quarantine",
+    description:
+      "Digests rollbacks took out of automatic promotion: GET /quarantine, DELETE /quarantine/{service}/{digest}",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    http: [
+      { method: "GET", path: "/quarantine" },
+      { method: "DELETE", path: "/quarantine/{service}/{digest}" },
     ],
   },
   "list-environments": {

@@ -73,6 +73,14 @@ export const lintDefinition = (definition: unknown, file: string, options: LintO
       `${file} ${path}: only QueryLanguage "JSONPath" is allowed; the local engine ignores JSONata`,
     );
   }
+  // The engine evaluates these type tests as `flag && test(value)`, so `false` never matches anything.
+  for (const test of ["IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp"]) {
+    for (const path of findKey(definition, test, "$", (v) => v === false)) {
+      problems.push(
+        `${file} ${path}: "${test}": false is not allowed; the local engine misreads it (test ${test} true and swap the branches)`,
+      );
+    }
+  }
   for (const path of findKey(definition, "Assign", "$")) {
     problems.push(`${file} ${path}: Assign (variables) is not allowed; the local engine ignores it`);
   }

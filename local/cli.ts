@@ -118,6 +118,48 @@ const describeExecution = (e: ExecutionView): string => {
   return `${lines.join("\n")}\n`;
 };
 
+interface ApprovalView {
+  id: string;
+  service: string;
+  environment: string;
+  state: string;
+  to: { tag?: string; digest: string };
+  requestedBy: string;
+  minApprovals: number;
+  expiresAt: string;
+  decisions: { approver: string; decision: string }[];
+}
+
+const progressOf = (a: ApprovalView): string =>
+  `${a.decisions.filter((d) => d.decision === "approve").length} of ${a.minApprovals} approvals`;
+
+const listApprovals = (list: ApprovalView[]): string =>
+  list.length === 0
+    ? "no approval requests\n"
+    : list
+        .map(
+          (a) =>
+            `${a.id}  ${a.state.padEnd(8)}  ${a.service} ${a.to.tag ?? a.to.digest.slice(0, 19)} → ${a.environment}  ` +
+            `requested by ${a.requestedBy}, ${progressOf(a)}, expires ${a.expiresAt}\n`,
+        )
+        .join("");
+
+/** The approver's local API token, from the secret store the runtime filled (never printed). */
+const approverToken = async (approver: string): Promise<string> => {
+  const { openLocalSecretStore } = await import("./secrets.ts");
+  const { approverTokenSecret } = await import("./approver-tokens.ts");
+  const store = openLocalSecretStore(localSettings().home);
+  try {
+    return (await store.getSecretValue(approverTokenSecret(approver))).secretString;
+  } catch {
+    throw new CliError(
+      `${approver} has no approver token in ${localSettings().home}: is it listed as an approver in switchyard.yaml, and has the runtime started once?`,
+    );
+  } finally {
+    store.close();
+  }
+};
+
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 export const buildProgram = (): Command => {
@@ -281,6 +323,50 @@ export const buildProgram = (): Command => {
         `pushed    ${repository}:${tag} ${detail["image-digest"]}\naccepted  ${answer.Entries?.[0]?.EventId}\n`,
       );
     });
+
+  const approvals = program
+    .command("approvals")
+    .description("list approval requests of gated environments, and approve or reject one");
+  approvals
+    .command("list")
+    .description("list approval requests, newest first (default: the pending ones)")
+    .option("--status <status>", "pending, approved, rejected or expired", "pending")
+    .option("--json", "print the API's JSON")
+    .action(async (options: { status: string; json?: boolean }) => {
+      const { status, body } = await callRuntime(`/approvals?status=${encodeURIComponent(options.status)}`, {
+        headers: { accept: "application/json" },
+      });
+      if (status !== 200) throw new CliError(errorMessage(body));
+      if (options.json) print(body);
+      else process.stdout.write(listApprovals(body as ApprovalView[]));
+    });
+  for (const [command, decision] of [
+    ["approve", "approve"],
+    ["reject", "reject"],
+  ] as const) {
+    approvals
+      .command(command)
+      .description(`${command} an approval request as one of its approvers`)
+      .argument("<id>", "the approval id (switchyard approvals list)")
+      .requiredOption("--as <approver>", "the approver you are, as switchyard.yaml lists them")
+      .option("--comment <text>", "why; shown to the others and in the Approval Decided event")
+      .action(async (id: string, options: { as: string; comment?: string }) => {
+        const token = await approverToken(options.as);
+        const { status, body } = await callRuntime(`/approvals/${encodeURIComponent(id)}/decision`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json",
+            authorization: `Bearer ${token}`,
+            "user-agent": "switchyard-cli",
+          },
+          body: JSON.stringify({ decision, ...(options.comment ? { comment: options.comment } : {}) }),
+        });
+        if (status !== 200) throw new CliError(errorMessage(body));
+        const record = body as ApprovalView;
+        process.stdout.write(`${record.id}  ${record.state}  (${progressOf(record)})\n`);
+      });
+  }
 
   const secrets = program
     .command("secrets")

@@ -5,21 +5,29 @@ import { SqsSchema } from "@aws-lambda-powertools/parser/schemas";
 import type { Context } from "aws-lambda";
 import type { SwitchyardConfig } from "../functions/core/config.ts";
 import type {
+  ApprovalStore,
   Clock,
   DeployTarget,
   EventPublisher,
+  FreezeStore,
   GitOpsRepository,
   IdempotencyStore,
   IdGenerator,
   ImageRegistry,
+  Mailer,
   PromotionStore,
   SecretStore,
+  SnapshotService,
   WorkflowCallbacks,
   WorkflowStarter,
 } from "../functions/core/ports.ts";
+import { makeApprovalsApi } from "../functions/handlers/approvals.ts";
 import { makeCommitImages } from "../functions/handlers/commit-images.ts";
 import { decidePromotionInputSchema, makeDecidePromotion } from "../functions/handlers/decide-promotion.ts";
+import { expireApprovalInputSchema, makeExpireApproval } from "../functions/handlers/expire-approval.ts";
 import { finishPromotionInputSchema, makeFinishPromotion } from "../functions/handlers/finish-promotion.ts";
+import { freezesRequest, makeFreezes } from "../functions/handlers/freezes.ts";
+import { gatePromotionInputSchema, makeGatePromotion } from "../functions/handlers/gate-promotion.ts";
 import { getPromotionsRequest, makeGetPromotions } from "../functions/handlers/get-promotions.ts";
 import { makeIngestGithubWebhook } from "../functions/handlers/ingest-github-webhook.ts";
 import { makeListEnvironments } from "../functions/handlers/list-environments.ts";
@@ -27,8 +35,20 @@ import {
   makePromoteFromGithub,
   promoteFromGithubEventSchema,
 } from "../functions/handlers/promote-from-github.ts";
+import {
+  makePromoteNextEnvironment,
+  promoteNextEnvironmentEventSchema,
+} from "../functions/handlers/promote-next-environment.ts";
+import { makeQuarantine, quarantineRequest } from "../functions/handlers/quarantine.ts";
+import { makeRequestApproval, requestApprovalInputSchema } from "../functions/handlers/request-approval.ts";
 import { makeResolveServices, resolveServicesInputSchema } from "../functions/handlers/resolve-services.ts";
+import { makeRevertPromotion, revertPromotionInputSchema } from "../functions/handlers/revert-promotion.ts";
+import {
+  makeSnapshotBeforeChange,
+  snapshotBeforeChangeInputSchema,
+} from "../functions/handlers/snapshot-before-change.ts";
 import { makeStartPromotion, startPromotionRequest } from "../functions/handlers/start-promotion.ts";
+import { makeSyncApplication, syncApplicationInputSchema } from "../functions/handlers/sync-application.ts";
 import { makeWatchSync, watchSyncInputSchema } from "../functions/handlers/watch-sync.ts";
 import { type FunctionName, functions } from "../functions/registry.ts";
 import { withHttpStack } from "../functions/wiring/http.ts";
@@ -53,6 +73,14 @@ export interface LocalFunctionDeps {
   secrets: SecretStore;
   idempotency: IdempotencyStore;
   images: ImageRegistry;
+  approvals: ApprovalStore;
+  freezes: FreezeStore;
+  snapshots: SnapshotService;
+  mailer: Mailer;
+  /** The runtime's own URL, known once it listens: approval links point at it unless approvals.baseUrl is set. */
+  baseUrl: () => string;
+  /** The approver a local per-approver bearer token belongs to. */
+  approverForToken: (token: string) => Promise<string | undefined>;
 }
 
 /** A Lambda context for an in-process invocation, with the function's configured timeout. */
@@ -88,6 +116,14 @@ export const lambdaContext = (
  */
 export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, LocalFunction> => {
   const { config, clock } = deps;
+  const approvalDeps = {
+    config,
+    approvals: deps.approvals,
+    promotions: deps.promotions,
+    callbacks: deps.callbacks,
+    publisher: deps.publisher,
+    clock,
+  };
   const handlers = {
     "resolve-services": withHandlerStack(makeResolveServices({ config }), resolveServicesInputSchema),
     "decide-promotion": withHandlerStack(
@@ -115,9 +151,65 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
       watchSyncInputSchema,
     ),
     "finish-promotion": withHandlerStack(
-      makeFinishPromotion({ store: deps.promotions, publisher: deps.publisher, clock }),
+      makeFinishPromotion({
+        store: deps.promotions,
+        approvals: deps.approvals,
+        publisher: deps.publisher,
+        clock,
+      }),
       finishPromotionInputSchema,
     ),
+    "promote-next-environment": withHandlerStack(
+      makePromoteNextEnvironment({ config, promotions: deps.promotions, workflows: deps.workflows }),
+      promoteNextEnvironmentEventSchema,
+    ),
+    "gate-promotion": withHandlerStack(
+      makeGatePromotion({ config, freezes: deps.freezes, store: deps.promotions, clock }),
+      gatePromotionInputSchema,
+    ),
+    "snapshot-before-change": withHandlerStack(
+      makeSnapshotBeforeChange({
+        config,
+        snapshots: deps.snapshots,
+        store: deps.promotions,
+        publisher: deps.publisher,
+        clock,
+      }),
+      snapshotBeforeChangeInputSchema,
+    ),
+    "request-approval": withHandlerStack(
+      makeRequestApproval({
+        ...approvalDeps,
+        gitops: deps.gitops,
+        mailer: deps.mailer,
+        secrets: deps.secrets,
+        baseUrl: () => config.approvals.baseUrl ?? deps.baseUrl(),
+      }),
+      requestApprovalInputSchema,
+    ),
+    "expire-approval": withHandlerStack(makeExpireApproval(approvalDeps), expireApprovalInputSchema),
+    "sync-application": withHandlerStack(
+      makeSyncApplication({ config, deployTarget: deps.deployTarget, clock }),
+      syncApplicationInputSchema,
+    ),
+    "revert-promotion": withHandlerStack(
+      makeRevertPromotion({ config, store: deps.promotions, gitops: deps.gitops, clock }),
+      revertPromotionInputSchema,
+    ),
+    approvals: withHttpStack(
+      makeApprovalsApi({
+        ...approvalDeps,
+        secrets: deps.secrets,
+        // Locally there is no IAM: reading is open on the loopback, deciding needs a link or an approver token.
+        anonymousCanRead: true,
+        approverForToken: deps.approverForToken,
+      }),
+    ),
+    freezes: withHttpStack(
+      makeFreezes({ config, freezes: deps.freezes, clock, trustUserHeader: true }),
+      freezesRequest,
+    ),
+    quarantine: withHttpStack(makeQuarantine({ promotions: deps.promotions }), quarantineRequest),
     "promote-from-github": withHandlerStack(
       makePromoteFromGithub({ config, workflows: deps.workflows }),
       promoteFromGithubEventSchema,

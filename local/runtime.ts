@@ -11,21 +11,28 @@ import {
   KubernetesDeployTarget,
   kubeConfigFor,
 } from "../functions/adapters/kubernetes/kubernetes-deploy-target.ts";
-import type { SwitchyardConfig } from "../functions/core/config.ts";
+import { degradedMatches, type SwitchyardConfig, valuesFile } from "../functions/core/config.ts";
+import { ensureLinkKey } from "../functions/core/link-token.ts";
 import type {
   DeployTarget,
   SecretStore,
   WorkflowCallbacks,
   WorkflowStarter,
 } from "../functions/core/ports.ts";
+import { readImage } from "../functions/core/values-file.ts";
 import { type QueueName, queues } from "../functions/registry.ts";
 import { loadConfig } from "../functions/wiring/config.ts";
 import type { WorkflowName } from "../workflows/registry.ts";
 import { BusEventPublisher } from "./adapters/bus-event-publisher.ts";
 import { GitGitOpsRepository } from "./adapters/git-gitops-repository.ts";
+import { LocalSnapshotService } from "./adapters/local-snapshot-service.ts";
+import { OutboxMailer } from "./adapters/outbox-mailer.ts";
+import { SqliteApprovalStore } from "./adapters/sqlite-approval-store.ts";
+import { SqliteFreezeStore } from "./adapters/sqlite-freeze-store.ts";
 import { SqliteIdempotencyStore } from "./adapters/sqlite-idempotency-store.ts";
 import { SqliteImageRegistry } from "./adapters/sqlite-image-registry.ts";
 import { SqlitePromotionStore } from "./adapters/sqlite-promotion-store.ts";
+import { approverForToken, ensureApproverTokens } from "./approver-tokens.ts";
 import { type Deliver, type EventBusOptions, LocalEventBus } from "./bus/event-bus.ts";
 import {
   type SimulatedCluster,
@@ -83,6 +90,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** Where the local Mailer writes approval e-mails, under $SWITCHYARD_HOME. */
+export const outboxDirectory = "outbox";
+
+const systemClock = { now: () => new Date() };
+
+/** Everyone who approves a gated environment in switchyard.yaml. */
+const gatedApprovers = (config: SwitchyardConfig): string[] =>
+  config.environments.flatMap((e) => (e.approval === "none" ? [] : e.approval.approvers));
+
 /** A fresh home gets a random webhook secret, so signature checks work from the first start. */
 const ensureWebhookSecret = async (
   secrets: SecretStore,
@@ -116,6 +132,10 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   };
   try {
     await ensureWebhookSecret(secrets, config.github.webhookSecret, logger);
+    await ensureLinkKey(secrets, config.approvals.linkKeySecret, () =>
+      randomBytes(generatedSecretBytes).toString("hex"),
+    );
+    await ensureApproverTokens(secrets, gatedApprovers(config));
     const gitops = await GitGitOpsRepository.init(join(options.home, "gitops"), {
       files: seedFiles(config),
       branch: config.gitops.branch,
@@ -124,7 +144,15 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       applications: simulatedApplications(config),
       resolveRevision: () => gitops.head(),
       syncDelayMs: config.local.argo.syncDelaySeconds * millisecondsPerSecond,
-      degraded: (service) => config.local.argo.degraded.includes(service),
+      degraded: async ({ service, environment }, revision) => {
+        const rules = config.local.argo.degraded;
+        if (!rules.some((rule) => (typeof rule === "string" ? rule : rule.service) === service)) return false;
+        const serviceConfig = config.services.find((s) => s.name === service);
+        const path = serviceConfig ? valuesFile(serviceConfig, environment) : undefined;
+        const file = path ? await gitops.readFile(path, revision).catch(() => undefined) : undefined;
+        const image = file && path ? readImage(file.content, path) : undefined;
+        return degradedMatches(rules, { service, environment, ...(image ? { image } : {}) });
+      },
     });
     closers.push(() => cluster.close());
     const deployTarget = new KubernetesDeployTarget(kubeConfigFor(cluster.access));
@@ -138,10 +166,23 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       sendTaskFailure: (token, error, cause) => runner!.sendTaskFailure(token, error, cause),
     };
     const workflows: WorkflowStarter = {
-      start: (workflow, input, name) =>
-        runner!.startExecution({ workflow: workflow as WorkflowName, input, ...(name ? { name } : {}) }),
+      start: async (workflow, input, name) => {
+        try {
+          return await runner!.startExecution({
+            workflow: workflow as WorkflowName,
+            input,
+            ...(name ? { name } : {}),
+          });
+        } catch (error) {
+          // As StartExecution: a repeated start with the same name answers with the execution that has it.
+          if (!(error instanceof ExecutionAlreadyExists) || !name) throw error;
+          return runner!.describeExecution(`${workflow}:${name}`);
+        }
+      },
     };
     const images = new SqliteImageRegistry({ db });
+    // Known once the gateway listens; approval e-mails are only sent after that.
+    let runtimeUrl = `http://${options.host ?? "127.0.0.1"}:${options.port}`;
     const fns = localFunctions({
       config,
       region,
@@ -157,6 +198,21 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       secrets,
       idempotency: new SqliteIdempotencyStore({ db }),
       images,
+      approvals: new SqliteApprovalStore({ db }),
+      freezes: new SqliteFreezeStore({ db }),
+      snapshots: new LocalSnapshotService({
+        db,
+        clock: systemClock,
+        databases: config.services.flatMap((s) => (s.database ? [s.database] : [])),
+      }),
+      mailer: new OutboxMailer({
+        dir: join(options.home, outboxDirectory),
+        from: config.approvals.sender,
+        clock: systemClock,
+        ids: { next: () => randomUUID() },
+      }),
+      baseUrl: () => runtimeUrl,
+      approverForToken: approverForToken(secrets, () => gatedApprovers(config)),
     });
 
     const queueList = (Object.keys(queues) as QueueName[]).map((name) => {
@@ -254,6 +310,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
         }),
     );
     const url = `http://${address.address}:${address.port}`;
+    runtimeUrl = url;
     logger.info(`switchyard is listening on ${url}`, {
       home: options.home,
       config: options.configPath,

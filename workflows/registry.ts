@@ -24,6 +24,25 @@ export const workflows = {
     functions: ["resolve-services", "decide-promotion", "watch-sync", "finish-promotion"],
     timeoutSeconds: 2 * 60 * 60,
   },
+  "production-sync": {
+    file: "workflows/production-sync.asl.json",
+    id: "ProductionSync",
+    description:
+      "Promotes an image to a gated environment: freeze check, pre-change snapshot, human approval, commit, Argo CD sync, health gate, rollback",
+    functions: [
+      "decide-promotion",
+      "gate-promotion",
+      "snapshot-before-change",
+      "request-approval",
+      "expire-approval",
+      "sync-application",
+      "watch-sync",
+      "revert-promotion",
+      "finish-promotion",
+    ],
+    // Step Functions' limit for a standard workflow: an approval may wait up to approval.timeoutHours.
+    timeoutSeconds: 365 * 24 * 60 * 60,
+  },
 } as const satisfies Record<string, WorkflowDefinition>;
 
 /** Substitution keys a workflow's definition may use, each mapped to the function it names. */

@@ -35,6 +35,7 @@ const errorSchema = z.strictObject({
 /** The steps of a promotion, in order. */
 export const promotionStepSchema = z.enum([
   "resolve-policy",
+  "freeze",
   "snapshot",
   "approval",
   "commit",
@@ -100,7 +101,8 @@ export const approvalRequestedDetailSchema = z.strictObject({
   promotionId: z.uuid(),
   service,
   environment,
-  tag: imageTag,
+  // Absent for a promotion by digest alone.
+  tag: imageTag.optional(),
   digest: imageDigest,
   previousTag: imageTag.optional(),
   // Who may decide, from switchyard.yaml.

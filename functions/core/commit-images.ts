@@ -3,7 +3,14 @@
 import { type SwitchyardConfig, valuesFile } from "./config.ts";
 import { type CurrentImage, decidePromotion, pickNewest, shortDigest } from "./decide-promotion.ts";
 import { type SwitchyardError, ValidationError } from "./errors.ts";
-import type { Clock, GitOpsRepository, ImageRef, PromotionStore, WorkflowCallbacks } from "./ports.ts";
+import type {
+  Clock,
+  GitOpsRepository,
+  ImageRef,
+  PromotionRecord,
+  PromotionStore,
+  WorkflowCallbacks,
+} from "./ports.ts";
 import { setImage } from "./values-file.ts";
 
 /** One queued request to commit an image: a promotion's Commit step waiting on its task token. */
@@ -40,6 +47,9 @@ export interface CommitImagesDeps {
 }
 
 const millisecondsPerMinute = 60_000;
+
+/** Phases of a promotion whose commit is still to be made: decided, or approved after waiting for approval. */
+const awaitingCommit: readonly PromotionRecord["phase"][] = ["Pending", "WaitingForApproval"];
 
 const describe = (image: { tag?: string; digest?: string }): string =>
   image.tag ? `${image.tag} (${shortDigest(image.digest ?? "")})` : shortDigest(image.digest ?? "none");
@@ -130,7 +140,7 @@ const commitGroup = async (
   const live: CommitRequest[] = [];
   for (const request of requests) {
     const promotion = await deps.store.getPromotion(request.promotionId);
-    if (promotion && promotion.phase !== "Pending") {
+    if (promotion && !awaitingCommit.includes(promotion.phase)) {
       results.push([
         request,
         promotion.revision && promotion.phase !== "Skipped"
@@ -227,7 +237,12 @@ const commitGroup = async (
     deployedAt: committedAt,
   });
   const previousImage = previous.digest
-    ? { ...(previous.tag ? { tag: previous.tag } : {}), digest: previous.digest }
+    ? {
+        ...(previous.tag ? { tag: previous.tag } : {}),
+        digest: previous.digest,
+        // A rollback restores this image: the deployment it writes back needs the push time the policies order by.
+        ...(current?.digest === previous.digest ? { pushedAt: current.pushedAt } : {}),
+      }
     : undefined;
   await deps.store.updatePromotion(winner.promotionId, {
     phase: "Syncing",

@@ -88,6 +88,15 @@ const serviceSchema = z.strictObject({
   policy: policySchema,
   values: template(["environment", "service"], "values"),
   github: z.string().regex(githubRepositoryPattern, "expected a GitHub repository as owner/name").optional(),
+  /** The RDS instance (or Aurora cluster) behind the service: gated environments snapshot it before a change. */
+  database: z
+    .string()
+    .max(63)
+    .regex(
+      /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$|^[a-zA-Z]$/,
+      "expected an RDS identifier (a letter first, then letters, digits and single hyphens; no trailing hyphen)",
+    )
+    .optional(),
 });
 
 const duplicates = (values: readonly string[]): string[] =>
@@ -123,8 +132,44 @@ export const configSchema = z
           .default(15),
         /** How often it asks Argo CD meanwhile. */
         pollIntervalSeconds: z.number().int().min(0).max(300).default(10),
+        /** How long a gated promotion waits for its pre-change snapshot to become available. */
+        snapshotTimeoutMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(60),
+        /** What a gated promotion does while its service is frozen. */
+        freeze: z
+          .strictObject({
+            /** `wait`: hold until the freeze lifts (up to `maxWaitHours`); `fail`: end at once with the reason. */
+            action: z.enum(["wait", "fail"]).default("wait"),
+            /** How often a waiting promotion looks again. */
+            pollIntervalSeconds: z.number().int().min(1).max(3600).default(60),
+            maxWaitHours: z
+              .number()
+              .positive()
+              .max(24 * 7)
+              .default(24),
+          })
+          .default({ action: "wait", pollIntervalSeconds: 60, maxWaitHours: 24 }),
       })
-      .default({ syncTimeoutMinutes: 15, pollIntervalSeconds: 10 }),
+      .default({
+        syncTimeoutMinutes: 15,
+        pollIntervalSeconds: 10,
+        snapshotTimeoutMinutes: 60,
+        freeze: { action: "wait", pollIntervalSeconds: 60, maxWaitHours: 24 },
+      }),
+    /** Approval requests for gated environments: the e-mails and their links. */
+    approvals: z
+      .strictObject({
+        /** The From address of approval e-mails (an SES-verified identity on AWS). */
+        sender: z.string().regex(emailPattern, "expected an e-mail address").default("switchyard@localhost"),
+        /** Secret holding the HMAC key that signs approval links. */
+        linkKeySecret: z.string().min(1).default("switchyard/approval-link-key"),
+        /** Base URL of the approval pages in e-mails; default: the API's own URL (locally the runtime's). */
+        baseUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }).optional(),
+      })
+      .default({ sender: "switchyard@localhost", linkKeySecret: "switchyard/approval-link-key" }),
     github: z
       .strictObject({
         /** Secret (name in Secrets Manager / the local store) holding the webhook's HMAC secret. */
@@ -140,8 +185,26 @@ export const configSchema = z
           .strictObject({
             /** Seconds the simulated Argo CD takes to sync and become healthy. */
             syncDelaySeconds: z.number().min(0).max(3600).default(2),
-            /** Services whose applications come up Degraded after a sync (demos and tests of failure paths). */
-            degraded: z.array(z.string()).default([]),
+            /**
+             * What comes up Degraded after a sync (demos and tests of failure paths): a service name (any image), or
+             * `{ service, tag?, digest?, environment? }` for one image and/or one environment.
+             */
+            degraded: z
+              .array(
+                z.union([
+                  z.string().min(1),
+                  z.strictObject({
+                    service: z.string().min(1),
+                    tag: z.string().min(1).optional(),
+                    digest: z
+                      .string()
+                      .regex(/^sha256:[0-9a-f]{64}$/, "expected sha256:<64 hex>")
+                      .optional(),
+                    environment: z.string().min(1).optional(),
+                  }),
+                ]),
+              )
+              .default([]),
           })
           .default({ syncDelaySeconds: 2, degraded: [] }),
       })
@@ -193,3 +256,24 @@ export const valuesFile = (service: Pick<ServiceConfig, "name" | "values">, envi
  */
 export const argoApplication = (environment: EnvironmentConfig, service: string): string =>
   fill(environment.argocd.application, { service, environment: environment.name });
+
+/** What the simulated Argo CD brings up Degraded (`local.argo.degraded`). */
+export type DegradedRule = SwitchyardConfig["local"]["argo"]["degraded"][number];
+
+/**
+ * Whether a `local.argo.degraded` entry matches an application running an image.
+ *
+ * @example degradedMatches([{ service: "checkout", tag: "1.4.2", environment: "production" }], { service: "checkout", environment: "production", image: { tag: "1.4.2", digest } }) // true
+ */
+export const degradedMatches = (
+  rules: readonly DegradedRule[],
+  subject: { service: string; environment: string; image?: { tag?: string; digest?: string } },
+): boolean =>
+  rules.some((rule) =>
+    typeof rule === "string"
+      ? rule === subject.service
+      : rule.service === subject.service &&
+        (rule.environment === undefined || rule.environment === subject.environment) &&
+        (rule.tag === undefined || rule.tag === subject.image?.tag) &&
+        (rule.digest === undefined || rule.digest === subject.image?.digest),
+  );

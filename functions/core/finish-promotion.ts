@@ -2,25 +2,33 @@
 
 import {
   promotionFailedDetailSchema,
+  promotionRolledBackDetailSchema,
   promotionSucceededDetailSchema,
 } from "../../events/schemas/switchyard.ts";
 import { NotFoundError } from "./errors.ts";
-import type { Clock, EventPublisher, PromotionRecord, PromotionStore } from "./ports.ts";
+import type { ApprovalStore, Clock, EventPublisher, PromotionRecord, PromotionStore } from "./ports.ts";
 
 export interface FinishPromotionInput {
   promotionId: string;
-  /** `superseded`: a later promotion of the service replaced it before Argo CD synced it; recorded, not published. */
-  outcome: "succeeded" | "failed" | "errored" | "superseded";
+  /**
+   * `superseded`: a later promotion of the service replaced it before Argo CD synced it; recorded, not published.
+   * `rolled-back`: it failed its health gate and was reverted (`revertRevision`); publishes Promotion Rolled Back.
+   */
+  outcome: "succeeded" | "failed" | "errored" | "superseded" | "rolled-back";
   /** What decided it: the last observed Argo CD status, or the error. */
   reason: string;
   /** The step that failed, when it failed. */
-  failedStep?: "commit" | "sync" | "health-check";
+  failedStep?: "freeze" | "snapshot" | "approval" | "commit" | "sync" | "health-check" | "rollback";
+  /** For `rolled-back`: the commit that restored the previous image. */
+  revertRevision?: string;
   /** The Step Functions error caught on the way, when one was. */
   error?: { name: string; message: string };
 }
 
 export interface FinishPromotionDeps {
   store: PromotionStore;
+  /** Names the approval in Promotion Succeeded for gated environments. */
+  approvals?: Pick<ApprovalStore, "findByPromotion">;
   publisher: EventPublisher;
   clock: Clock;
 }
@@ -61,6 +69,7 @@ export const finishPromotion = async (
     failed: "Failed",
     errored: "Errored",
     superseded: "Skipped",
+    "rolled-back": "RolledBack",
   } as const;
   const phase = phases[input.outcome];
   // A retried step finds the promotion already finished: publish again (at least once), don't re-record.
@@ -70,12 +79,26 @@ export const finishPromotion = async (
       : await deps.store.updatePromotion(input.promotionId, { phase, reason: input.reason });
   const now = deps.clock.now().toISOString();
   if (phase === "Skipped") return { promotionId: promotion.id, phase, service: promotion.service };
-  if (phase === "Succeeded") {
+  if (phase === "RolledBack") {
+    const detail = promotionRolledBackDetailSchema.parse({
+      ...subject(promotion),
+      revision: promotion.revision,
+      revertRevision: input.revertRevision,
+      ...(promotion.previous?.tag ? { rolledBackToTag: promotion.previous.tag } : {}),
+      ...(promotion.previous ? { rolledBackToDigest: promotion.previous.digest } : {}),
+      reason: input.reason.slice(0, 1024),
+      quarantined: await deps.store.isQuarantined(promotion.service, promotion.image.digest),
+      rolledBackAt: now,
+    });
+    await deps.publisher.publish([{ detailType: "Promotion Rolled Back", detail }]);
+  } else if (phase === "Succeeded") {
+    const approval = await deps.approvals?.findByPromotion(promotion.id);
     const detail = promotionSucceededDetailSchema.parse({
       ...subject(promotion),
       revision: promotion.revision,
       ...(promotion.previous?.tag ? { previousTag: promotion.previous.tag } : {}),
       ...(promotion.previous ? { previousDigest: promotion.previous.digest } : {}),
+      ...(approval ? { approvalId: approval.id } : {}),
       startedAt: promotion.createdAt,
       completedAt: now,
     });

@@ -20,3 +20,22 @@ export class UnauthorizedError extends SwitchyardError {
 export class PayloadTooLargeError extends SwitchyardError {
   readonly retryable = false;
 }
+
+/**
+ * The caller is known but may not do this (not a listed approver, approving their own change, a link token made for
+ * another approval or person).
+ *
+ * @example throw new ForbiddenError("maria.lopez@example.com requested this change and cannot approve it");
+ */
+export class ForbiddenError extends SwitchyardError {
+  readonly retryable = false;
+}
+
+/**
+ * What the request names existed but is gone for good (an approval that expired).
+ *
+ * @example throw new GoneError("Approval 5e0c… expired at 2026-11-28T09:00:00Z");
+ */
+export class GoneError extends SwitchyardError {
+  readonly retryable = false;
+}

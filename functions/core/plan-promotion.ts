@@ -164,7 +164,13 @@ export const planPromotion = async (
     reasons: [reason],
     trigger: input.trigger,
     ...(current
-      ? { previous: { ...(current.tag ? { tag: current.tag } : {}), digest: current.digest } }
+      ? {
+          previous: {
+            ...(current.tag ? { tag: current.tag } : {}),
+            digest: current.digest,
+            pushedAt: current.pushedAt,
+          },
+        }
       : {}),
     createdAt: now,
     updatedAt: now,

@@ -176,17 +176,20 @@ export interface DeployTarget {
 /** A promotion's life: phases that end it are terminal. Failed is a decision (unhealthy, timed out); Errored, the world's fault. */
 export type PromotionPhase =
   | "Pending"
+  | "WaitingForApproval"
   | "Committing"
   | "Syncing"
   | "Succeeded"
   | "Skipped"
   | "Failed"
+  | "RolledBack"
   | "Errored";
 
 export const terminalPromotionPhases: readonly PromotionPhase[] = [
   "Succeeded",
   "Skipped",
   "Failed",
+  "RolledBack",
   "Errored",
 ];
 
@@ -213,9 +216,9 @@ export interface PromotionRecord {
   phase: PromotionPhase;
   /** Why each decision was taken, in order (skips, supersessions, the last observed Argo CD status). */
   reasons: string[];
-  trigger: { kind: "ecr" | "github" | "api"; eventId: string; requestedBy?: string };
-  /** The image the environment ran before. */
-  previous?: { tag?: string; digest: string };
+  trigger: { kind: "ecr" | "github" | "api" | "promotion"; eventId: string; requestedBy?: string };
+  /** The image the environment ran before (`pushedAt` when Switchyard deployed it). */
+  previous?: { tag?: string; digest: string; pushedAt?: string };
   /** The GitOps commit that carries the change. */
   revision?: string;
   executionArn?: string;
@@ -257,6 +260,20 @@ export interface PromotionStore {
   putDeployment(record: DeploymentRecord): Promise<void>;
   /** True when a rollback quarantined the digest for the service. */
   isQuarantined(service: string, digest: string): Promise<boolean>;
+  /** Takes a digest out of automatic promotion for a service (idempotent: a repeat keeps the first reason). */
+  quarantine(service: string, digest: string, reason: string): Promise<void>;
+  /** Lifts a quarantine; false when the digest was not quarantined. */
+  clearQuarantine(service: string, digest: string): Promise<boolean>;
+  listQuarantine(): Promise<QuarantinedDigest[]>;
+}
+
+/** A digest a rollback took out of automatic promotion for one service. */
+export interface QuarantinedDigest {
+  service: string;
+  digest: string;
+  /** Why, as the rollback recorded it. */
+  reason: string;
+  quarantinedAt: string;
 }
 
 /** Completes a `.waitForTaskToken` task (Step Functions SendTaskSuccess/Failure, or the local runner's registry). */
@@ -304,4 +321,140 @@ export interface ImageRegistry {
     repository: string,
     ref: { tag: string } | { digest: string },
   ): Promise<RegistryImage | undefined>;
+}
+
+/** Where an approval stands. `pending` is the only open state; the others are final. */
+export type ApprovalState = "pending" | "approved" | "rejected" | "expired";
+
+/** How a decision reached Switchyard. */
+export type ApprovalChannel = "email" | "api" | "cli";
+
+/** One approver's vote. */
+export interface ApprovalDecision {
+  /** The approver, as switchyard.yaml lists them (an e-mail address, lower-cased). */
+  approver: string;
+  decision: "approve" | "reject";
+  comment?: string;
+  at: string;
+  channel: ApprovalChannel;
+}
+
+/** A request for people to approve one production change. Holds no task token: the store keeps that apart. */
+export interface ApprovalRecord {
+  /** A UUID. */
+  id: string;
+  promotionId: string;
+  service: string;
+  environment: string;
+  /** What the environment runs now; absent on a first deploy. */
+  from?: { tag?: string; digest: string };
+  to: { repository: string; tag?: string; digest: string };
+  /** The commits or changelog between the two, when known (a GitHub compare link). */
+  changelogUrl?: string;
+  /** The pre-change snapshot taken before the request, when the service has a database. */
+  snapshotId?: string;
+  /** Who asked for the change; they may not approve it (four eyes). */
+  requestedBy: string;
+  approvers: string[];
+  minApprovals: number;
+  requestedAt: string;
+  expiresAt: string;
+  decisions: ApprovalDecision[];
+  state: ApprovalState;
+  /** When it left `pending`. */
+  closedAt?: string;
+  /** The workflow execution waiting for it. */
+  executionArn?: string;
+  /** Incremented by every write; `update` is conditional on it, so two decisions cannot both count on one read. */
+  version: number;
+}
+
+/**
+ * Approval requests (DynamoDB with TTL in production, SQLite locally). The task token of the workflow waiting on an
+ * approval is stored beside the record and only `taskToken()` returns it: no listing, no record, no page carries it.
+ */
+export interface ApprovalStore {
+  /** Stores a new request (version 1) with its task token; false, changing nothing, when the id already exists. */
+  create(record: ApprovalRecord, taskToken: string): Promise<boolean>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /** The request made for a promotion, if any (a promotion has at most one). */
+  findByPromotion(promotionId: string): Promise<ApprovalRecord | undefined>;
+  /** Newest request first; `state` filters. */
+  list(filter?: { state?: ApprovalState; limit?: number }): Promise<ApprovalRecord[]>;
+  /**
+   * Writes `record` when the stored version equals `record.version`, and returns it with the version incremented.
+   * `ConflictError` when another write came first (re-read and re-apply); `NotFoundError` when the id is unknown.
+   */
+  update(record: ApprovalRecord): Promise<ApprovalRecord>;
+  /** The task token of the execution waiting on the request. */
+  taskToken(id: string): Promise<string | undefined>;
+  /** A retried request step waits on a new token; the decision must answer that one. */
+  replaceTaskToken(id: string, taskToken: string): Promise<void>;
+}
+
+/** Something that stops changes to a service in gated environments until it is lifted or runs out. */
+export interface Freeze {
+  service: string;
+  /** `manual` for a freeze set through the API; the incident id for one an incident set. */
+  id: string;
+  reason: string;
+  setBy: string;
+  setAt: string;
+  /** When it lifts by itself; absent: until someone (or the incident's resolution) lifts it. */
+  until?: string;
+  source: "api" | "incident";
+}
+
+/** Freezes (DynamoDB in production, SQLite locally). */
+export interface FreezeStore {
+  /** Sets or replaces the freeze with this service and id. */
+  put(freeze: Freeze): Promise<void>;
+  /** Every freeze of a service, or of all services, including ones whose `until` passed (the caller filters). */
+  list(service?: string): Promise<Freeze[]>;
+  /** Lifts one freeze, or every freeze of the service without `id`; returns how many were lifted. */
+  remove(service: string, id?: string): Promise<number>;
+}
+
+/** A database snapshot's state, as RDS names it. */
+export type SnapshotStatus = "creating" | "available" | "failed" | "deleting";
+
+/** A manual database snapshot Switchyard took. */
+export interface Snapshot {
+  /** The snapshot identifier, `switchyard-<db>-<UTC timestamp>-<reason>`. */
+  id: string;
+  /** The DB instance (or cluster) identifier. */
+  database: string;
+  status: SnapshotStatus;
+  reason: "scheduled" | "pre-change" | "manual";
+  /** The promotion a pre-change snapshot guards. */
+  promotionId?: string;
+  createdAt: string;
+  sizeBytes?: number;
+  tags: Record<string, string>;
+}
+
+/** Database snapshots (RDS in production; locally, snapshots of the embedded PostgreSQL). */
+export interface SnapshotService {
+  /** Starts a snapshot and returns it (usually `creating`); `NotFoundError` when the database does not exist. */
+  createSnapshot(input: {
+    database: string;
+    reason: Snapshot["reason"];
+    promotionId?: string;
+  }): Promise<Snapshot>;
+  getSnapshot(id: string): Promise<Snapshot | undefined>;
+  /** Snapshots Switchyard took, newest first. */
+  listSnapshots(filter?: { database?: string }): Promise<Snapshot[]>;
+}
+
+/** An e-mail with a plain-text and an HTML body. */
+export interface EmailMessage {
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Sends e-mail (SES v2 in production; locally, `.eml` files in the outbox). */
+export interface Mailer {
+  send(message: EmailMessage): Promise<{ messageId: string }>;
 }

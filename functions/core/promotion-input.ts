@@ -13,7 +13,8 @@ export const imageInputSchema = z.object({
 });
 
 export const triggerSchema = z.object({
-  kind: z.enum(["ecr", "github", "api"]),
+  /** `promotion`: the promotion of the environment before it succeeded (eventId: its Promotion Succeeded event). */
+  kind: z.enum(["ecr", "github", "api", "promotion"]),
   eventId: z.string().min(1),
   requestedBy: z.string().min(1).optional(),
 });
@@ -37,3 +38,18 @@ export const promoteImageInputSchema = z.object({
 export type PromoteImageInput = z.infer<typeof promoteImageInputSchema>;
 export type ImageInput = z.infer<typeof imageInputSchema>;
 export type Trigger = z.infer<typeof triggerSchema>;
+
+/**
+ * What starts `production-sync` for one service in a gated environment: the `Promotion Succeeded` of the environment
+ * before it, or `POST /promotions`. As for `promote-image`, every key is present.
+ */
+export const productionSyncInputSchema = z.object({
+  /** The gated promotion's id, which also names the execution. */
+  promotionId: z.uuid(),
+  service: z.string().min(1),
+  environment: z.string().min(1),
+  image: imageInputSchema,
+  trigger: triggerSchema,
+});
+
+export type ProductionSyncInput = z.infer<typeof productionSyncInputSchema>;

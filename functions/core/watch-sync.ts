@@ -108,3 +108,49 @@ export const watchSync = async (deps: WatchSyncDeps, input: WatchSyncInput): Pro
   if (deps.clock.now().getTime() >= Date.parse(input.deadline)) return result("timed-out");
   return result("waiting");
 };
+
+export interface StartSyncInput {
+  service: string;
+  environment: string;
+  /** The GitOps commit to sync to. */
+  revision: string;
+}
+
+export interface StartSyncResult {
+  /** When the sync was asked for: a status reconciled before it does not count. */
+  startedAt: string;
+  /** When the wait for Synced + Healthy gives up (`promotion.syncTimeoutMinutes`). */
+  deadline: string;
+}
+
+const millisecondsPerMinute = 60_000;
+
+/**
+ * Starts an Argo CD sync of a service's application to a revision, as `argocd app sync --revision` does: gated
+ * environments do not auto-sync, so their promotions and rollbacks sync explicitly.
+ *
+ * @example
+ * const { startedAt, deadline } = await startSync(deps, { service: "checkout", environment: "production", revision });
+ */
+export const startSync = async (
+  deps: Pick<WatchSyncDeps, "config" | "deployTarget" | "clock">,
+  input: StartSyncInput,
+): Promise<StartSyncResult> => {
+  const environment = deps.config.environments.find((e) => e.name === input.environment);
+  if (!environment) throw new ValidationError(`unknown environment "${input.environment}"`);
+  if (!deps.config.services.some((s) => s.name === input.service)) {
+    throw new ValidationError(`unknown service "${input.service}" in switchyard.yaml`);
+  }
+  const startedAt = deps.clock.now();
+  await deps.deployTarget.syncApplication(
+    environment.argocd.namespace,
+    argoApplication(environment, input.service),
+    { revision: input.revision },
+  );
+  return {
+    startedAt: startedAt.toISOString(),
+    deadline: new Date(
+      startedAt.getTime() + deps.config.promotion.syncTimeoutMinutes * millisecondsPerMinute,
+    ).toISOString(),
+  };
+};

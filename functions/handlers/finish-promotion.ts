@@ -7,9 +7,17 @@ import { coldStart, withHandlerStack } from "../wiring/middleware.ts";
 
 export const finishPromotionInputSchema = z.object({
   promotionId: z.uuid(),
-  outcome: z.enum(["succeeded", "failed", "errored", "superseded"]),
+  outcome: z.enum(["succeeded", "failed", "errored", "superseded", "rolled-back"]),
   reason: z.string().min(1),
-  failedStep: z.enum(["commit", "sync", "health-check"]).optional(),
+  failedStep: z
+    .enum(["freeze", "snapshot", "approval", "commit", "sync", "health-check", "rollback"])
+    .optional(),
+  revertRevision: z
+    .string()
+    .regex(/^[0-9a-f]{40}$/, "expected a git commit SHA")
+    .optional(),
+  /** For rolled-back: whether the revert became healthy; recorded in the reason. */
+  rollbackHealthy: z.boolean().optional(),
   /** A caught Step Functions error ({Error, Cause}), when the step failed on one. */
   error: z.object({ Error: z.string(), Cause: z.string().optional() }).nullable().optional(),
 });
@@ -21,6 +29,7 @@ export const makeFinishPromotion =
       outcome: input.outcome,
       reason: input.reason,
       ...(input.failedStep ? { failedStep: input.failedStep } : {}),
+      ...(input.revertRevision ? { revertRevision: input.revertRevision } : {}),
       ...(input.error
         ? { error: { name: input.error.Error, message: input.error.Cause ?? input.error.Error } }
         : {}),

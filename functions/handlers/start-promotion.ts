@@ -5,13 +5,15 @@ import type { WorkflowName } from "../../workflows/registry.ts";
 import type { SwitchyardConfig } from "../core/config.ts";
 import { ValidationError } from "../core/errors.ts";
 import type { Clock, IdGenerator, WorkflowStarter } from "../core/ports.ts";
-import type { PromoteImageInput } from "../core/promotion-input.ts";
+import type { ProductionSyncInput, PromoteImageInput } from "../core/promotion-input.ts";
 import { awsConfig, clock, ids, workflowStarter } from "../wiring/aws.ts";
 import { type HttpRequestFor, type HttpResult, requestedBy, withHttpStack } from "../wiring/http.ts";
 import { coldStart } from "../wiring/middleware.ts";
 
-/** The workflow a promotion runs. */
+/** The workflow a promotion to an environment without an approval gate runs. */
 export const promoteImageWorkflow: WorkflowName = "promote-image";
+/** The workflow a promotion to a gated environment (`approval:` in switchyard.yaml) runs. */
+export const productionSyncWorkflow: WorkflowName = "production-sync";
 
 /** A Docker tag: letters, digits, `_`, `.`, `-`, not starting with `.` or `-`, at most 128 characters. */
 const dockerTagPattern = /^\w[\w.-]{0,127}$/;
@@ -89,30 +91,34 @@ export const makeStartPromotion =
     const { service, environment, tag, digest } = request.body;
     const repository = repositoryOf(deps.config, service, environment);
     const promotionId = deps.ids.next();
-    const input: PromoteImageInput = {
-      promotionId,
-      trigger: {
-        kind: "api",
-        // The request is the triggering event; domain events carry event ids as UUIDs, so it is named by the promotion.
-        eventId: promotionId,
-        requestedBy: requestedBy(request, { trustUserHeader: deps.trustUserHeader ?? false }),
-      },
-      environment,
-      services: [service],
-      image: {
-        repository,
-        tag: tag ?? null,
-        digest: digest ?? null,
-        pushedAt: deps.clock.now().toISOString(),
-      },
+    const gated = deps.config.environments.find((e) => e.name === environment)?.approval !== "none";
+    const trigger = {
+      kind: "api" as const,
+      // The request is the triggering event; domain events carry event ids as UUIDs, so it is named by the promotion.
+      eventId: promotionId,
+      requestedBy: requestedBy(request, { trustUserHeader: deps.trustUserHeader ?? false }),
     };
+    const image = {
+      repository,
+      tag: tag ?? null,
+      digest: digest ?? null,
+      pushedAt: deps.clock.now().toISOString(),
+    };
+    if (gated) {
+      const input: ProductionSyncInput = { promotionId, service, environment, image, trigger };
+      const { executionArn } = await deps.workflows.start(productionSyncWorkflow, input, promotionId);
+      return accepted(promotionId, executionArn);
+    }
+    const input: PromoteImageInput = { promotionId, trigger, environment, services: [service], image };
     const { executionArn } = await deps.workflows.start(promoteImageWorkflow, input, promotionId);
-    return {
-      statusCode: 202,
-      headers: { location: `/promotions/${encodeURIComponent(promotionId)}` },
-      body: { promotionId, executionArn, status: "Pending" },
-    };
+    return accepted(promotionId, executionArn);
   };
+
+const accepted = (promotionId: string, executionArn: string): HttpResult<StartPromotionAnswer> => ({
+  statusCode: 202,
+  headers: { location: `/promotions/${encodeURIComponent(promotionId)}` },
+  body: { promotionId, executionArn, status: "Pending" },
+});
 
 export const handler = coldStart(() =>
   withHttpStack(

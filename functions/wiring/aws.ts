@@ -5,18 +5,24 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeImagesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { EKSClient } from "@aws-sdk/client-eks";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { RDSClient } from "@aws-sdk/client-rds";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Octokit } from "@octokit/rest";
 import type { WorkflowName } from "../../workflows/registry.ts";
+import { DynamoDbApprovalStore } from "../adapters/aws/dynamodb-approval-store.ts";
+import { DynamoDbFreezeStore } from "../adapters/aws/dynamodb-freeze-store.ts";
 import { DynamoDbIdempotencyStore } from "../adapters/aws/dynamodb-idempotency-store.ts";
 import { DynamoDbPromotionStore } from "../adapters/aws/dynamodb-promotion-store.ts";
 import { EcrImageRegistry } from "../adapters/aws/ecr-image-registry.ts";
 import { eksDeployTarget } from "../adapters/aws/eks-deploy-target.ts";
 import { EventBridgeEventPublisher } from "../adapters/aws/eventbridge-event-publisher.ts";
+import { RdsSnapshotService } from "../adapters/aws/rds-snapshot-service.ts";
 import { SecretsManagerSecretStore } from "../adapters/aws/secrets-manager-secret-store.ts";
+import { SesMailer } from "../adapters/aws/ses-mailer.ts";
 import { StepFunctionsWorkflowCallbacks } from "../adapters/aws/step-functions-callbacks.ts";
 import { StepFunctionsWorkflowStarter } from "../adapters/aws/step-functions-workflow-starter.ts";
 import { GitHubGitOpsRepository } from "../adapters/github/github-gitops-repository.ts";
@@ -25,21 +31,26 @@ import type { SwitchyardConfig } from "../core/config.ts";
 import type { FinishPromotionDeps } from "../core/finish-promotion.ts";
 import type { PlanPromotionDeps } from "../core/plan-promotion.ts";
 import type {
+  ApprovalStore,
   Clock,
   DeployTarget,
   EventPublisher,
+  FreezeStore,
   GitOpsRepository,
   IdempotencyStore,
   IdGenerator,
   ImageRegistry,
+  Mailer,
   PromotionStore,
   SecretStore,
+  SnapshotService,
   WorkflowCallbacks,
   WorkflowStarter,
 } from "../core/ports.ts";
+import type { ApprovalDeps, RequestApprovalDeps } from "../core/request-approval.ts";
 import type { WatchSyncDeps } from "../core/watch-sync.ts";
 import { loadConfig } from "./config.ts";
-import { envNames, requireEnv } from "./env.ts";
+import { envNames, optionalEnv, requireEnv } from "./env.ts";
 import { logger } from "./observability.ts";
 
 /**
@@ -99,9 +110,15 @@ export const workflowStarter = once(
   (): WorkflowStarter =>
     new StepFunctionsWorkflowStarter({
       client: sfnClient(),
-      stateMachineArns: {
-        "promote-image": requireEnv(envNames.promoteImageStateMachineArn),
-      } satisfies Record<WorkflowName, string>,
+      // Each starting function gets the ARNs of the workflows it starts, and only those.
+      stateMachineArns: Object.fromEntries(
+        Object.entries({
+          "promote-image": optionalEnv(envNames.promoteImageStateMachineArn),
+          "production-sync": optionalEnv(envNames.productionSyncStateMachineArn),
+        } satisfies Record<WorkflowName, string | undefined>).filter(
+          (entry): entry is [string, string] => entry[1] !== undefined,
+        ),
+      ),
     }),
 );
 
@@ -126,8 +143,51 @@ export const planPromotionDeps = (): PlanPromotionDeps => ({
 /** Dependencies of the finish-promotion function. */
 export const finishPromotionDeps = (): FinishPromotionDeps => ({
   store: promotionStore(),
+  approvals: approvalStore(),
   publisher: eventPublisher(),
   clock,
+});
+
+export const approvalStore = once(
+  (): ApprovalStore =>
+    new DynamoDbApprovalStore({ client: documentClient(), tableName: requireEnv(envNames.approvalTable) }),
+);
+
+export const freezeStore = once(
+  (): FreezeStore =>
+    new DynamoDbFreezeStore({ client: documentClient(), tableName: requireEnv(envNames.freezeTable) }),
+);
+
+/** Approval e-mails through SES v2, from the verified sender switchyard.yaml names. */
+export const mailer = once(
+  (): Mailer => new SesMailer({ client: new SESv2Client({}), from: awsConfig().approvals.sender }),
+);
+
+export const snapshotService = once(
+  (): SnapshotService => new RdsSnapshotService({ client: new RDSClient({}), clock }),
+);
+
+/** Where e-mailed approval links point: switchyard.yaml's approvals.baseUrl, else the approval pages API. */
+export const approvalBaseUrl = (): string =>
+  awsConfig().approvals.baseUrl ?? requireEnv(envNames.approvalPagesUrl);
+
+/** Dependencies of the approval functions: recording votes and closing requests. */
+export const approvalDeps = (): ApprovalDeps => ({
+  config: awsConfig(),
+  approvals: approvalStore(),
+  promotions: promotionStore(),
+  callbacks: workflowCallbacks(),
+  publisher: eventPublisher(),
+  clock,
+});
+
+/** Dependencies of the request-approval function. */
+export const requestApprovalDeps = (): RequestApprovalDeps => ({
+  ...approvalDeps(),
+  gitops: gitopsRepository(),
+  mailer: mailer(),
+  secrets: secretStore(),
+  baseUrl: approvalBaseUrl,
 });
 
 /** How long a GitHub token read from Secrets Manager is reused: a rotated token is picked up within this time. */

@@ -14,6 +14,14 @@ export const envNames = {
   idempotencyTable: "SWITCHYARD_IDEMPOTENCY_TABLE",
   /** ARN of the promote-image state machine, for functions that start it. */
   promoteImageStateMachineArn: "SWITCHYARD_PROMOTE_IMAGE_STATE_MACHINE_ARN",
+  /** ARN of the production-sync state machine, for functions that start it. */
+  productionSyncStateMachineArn: "SWITCHYARD_PRODUCTION_SYNC_STATE_MACHINE_ARN",
+  /** DynamoDB table of approval requests (TTL removes old ones). */
+  approvalTable: "SWITCHYARD_APPROVAL_TABLE",
+  /** DynamoDB table of service freezes. */
+  freezeTable: "SWITCHYARD_FREEZE_TABLE",
+  /** Base URL of the approval pages API that e-mailed links point at (unless switchyard.yaml sets approvals.baseUrl). */
+  approvalPagesUrl: "SWITCHYARD_APPROVAL_PAGES_URL",
   /** The EKS cluster running Argo CD and the services. */
   eksClusterName: "SWITCHYARD_EKS_CLUSTER_NAME",
   /** The function's region; Lambda sets it. */
@@ -32,3 +40,11 @@ export const requireEnv = (name: EnvName, env: NodeJS.ProcessEnv = process.env):
   if (!value) throw new ConfigError(`Environment variable ${name} is required but not set`);
   return value;
 };
+
+/**
+ * Reads a variable only some functions have (a state machine ARN is set on the functions that start it).
+ *
+ * @example const arn = optionalEnv(envNames.productionSyncStateMachineArn);
+ */
+export const optionalEnv = (name: EnvName, env: NodeJS.ProcessEnv = process.env): string | undefined =>
+  env[name]?.trim() || undefined;

@@ -65,12 +65,20 @@ const clientErrors: Readonly<Record<string, { statusCode: number; code: string }
   ValidationError: { statusCode: 400, code: "ValidationError" },
   ParseError: { statusCode: 400, code: "ValidationError" },
   UnauthorizedError: { statusCode: 401, code: "Unauthorized" },
+  ForbiddenError: { statusCode: 403, code: "Forbidden" },
   NotFoundError: { statusCode: 404, code: "NotFound" },
   ConflictError: { statusCode: 409, code: "Conflict" },
+  GoneError: { statusCode: 410, code: "Gone" },
   PayloadTooLargeError: { statusCode: 413, code: "PayloadTooLarge" },
 };
 
 const jsonContentType = "application/json";
+
+/** A body answered as a rendered page rather than serialised as JSON. */
+const isHtml = (headers: Record<string, string> | undefined): boolean =>
+  Object.entries(headers ?? {}).some(
+    ([name, value]) => name.toLowerCase() === "content-type" && value.startsWith("text/html"),
+  );
 
 const jsonAnswer = (
   statusCode: number,
@@ -240,6 +248,9 @@ export const withHttpStack = <const TSchemas extends HttpSchemas = Record<never,
     async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
       logger.setCorrelationId(event.requestContext.requestId);
       const result = await body(toHttpRequest(event, schemas ?? ({} as TSchemas)), context);
+      if (typeof result.body === "string" && isHtml(result.headers)) {
+        return { statusCode: result.statusCode, headers: result.headers, body: result.body };
+      }
       return jsonAnswer(result.statusCode, result.body, result.headers);
     },
   )

@@ -1,4 +1,4 @@
-// The HTTP API: one route per `http` entry of functions/registry.ts, IAM-authorized unless listed as public here.
+// The HTTP APIs: a shared throttled, logged base, and the main API with every `http` route of functions/registry.ts.
 
 import { CfnOutput, Stack, Validations } from "aws-cdk-lib";
 import * as apigateway from "aws-cdk-lib/aws-apigateway";
@@ -19,8 +19,8 @@ import { functionLogRetention } from "./functions.ts";
 export const routeKey = (route: HttpRoute): string => `${route.method} ${route.path}`;
 
 /**
- * Routes that skip IAM authorization, each with the reason it is safe. Everything else requires a SigV4-signed
- * request, so the caller's IAM identity is who asked (`requestedBy`).
+ * Routes of the main API that skip IAM authorization, each with the reason it is safe. Everything else requires a
+ * SigV4-signed request, so the caller's IAM identity is who asked (`requestedBy`).
  */
 export const publicRoutes: ReadonlyMap<string, string> = new Map([
   [
@@ -32,16 +32,23 @@ export const publicRoutes: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
- * Steady requests per second across the API. Its callers are GitHub webhooks and platform tools: a busy
+ * Steady requests per second across the main API. Its callers are GitHub webhooks and platform tools: a busy
  * organisation's pushes and releases arrive at a few a second, far below this.
  */
 export const throttleRateLimitPerSecond = 50;
 /** A burst allowance for GitHub's redeliveries and a tool listing promotions page by page. */
 export const throttleBurstLimit = 100;
 
+/** A stage's throttling: steady requests per second, and the burst allowed above them. */
+export interface StageThrottle {
+  rateLimitPerSecond: number;
+  burstLimit: number;
+}
+
 /**
  * One JSON object per request (structured, so Logs Insights can query it), with who called: the IAM principal
- * the authorizer verified, or nothing on a public route.
+ * the authorizer verified, or nothing on an unauthenticated route. The path and query string are left out on
+ * purpose: e-mailed approval links carry their signed token in the query string.
  */
 const accessLogFormat = apigateway.AccessLogFormat.custom(
   JSON.stringify({
@@ -60,33 +67,54 @@ const accessLogFormat = apigateway.AccessLogFormat.custom(
   }),
 );
 
-/** What the API is built from. */
-export interface ApiProps {
-  /** The function registry, keyed by function name; its `http` entries become routes. */
-  definitions: Readonly<Record<string, FunctionDefinition>>;
-  /** The function registered under a name. */
-  function: (name: string) => lambda.IFunction;
+/** One route an API serves, and the function behind it. */
+export interface ServedRoute {
+  route: HttpRoute;
+  /** The function's registry id (`Approvals`): names its integration. */
+  functionId: string;
+  function: lambda.IFunction;
+  /**
+   * Why the route may skip IAM authorization, recorded as the cdk-nag acknowledgement; without one the route
+   * requires a SigV4-signed request.
+   */
+  unauthenticatedReason?: string;
+}
+
+/** What a served HTTP API is built from. */
+export interface ServedHttpApiProps {
+  apiName: string;
+  description: string;
+  /** The description of the URL's stack output. */
+  urlDescription: string;
+  throttle: StageThrottle;
+  routes: readonly ServedRoute[];
 }
 
 /**
- * An API Gateway HTTP API with Lambda proxy integrations (payload format 2.0, as the local gateway sends), the
- * `$default` stage auto-deployed with throttling and JSON access logs, and the URL as a stack output.
+ * An API Gateway HTTP API with Lambda proxy integrations (payload format 2.0, as the local gateway sends, one
+ * integration per function), the `$default` stage auto-deployed with throttling and JSON access logs kept as long
+ * as function logs, and the URL as a stack output. Every route requires IAM unless it comes with the reason it
+ * need not, which becomes its AwsSolutions-APIG4 acknowledgement.
  *
  * @example
- * const api = new Api(this, "Api", { definitions: functions, function: (n) => fns.get(n) });
- * api.route("POST /webhooks/github");
+ * const api = new ServedHttpApi(this, "Api", {
+ *   apiName: "switchyard", description: "…", urlDescription: "…",
+ *   throttle: { rateLimitPerSecond: 50, burstLimit: 100 },
+ *   routes: [{ route: { method: "GET", path: "/promotions" }, functionId: "GetPromotions", function: fn }],
+ * });
+ * api.route("GET /promotions");
  */
-export class Api extends Construct {
+export class ServedHttpApi extends Construct {
   readonly api: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   readonly accessLogs: logs.LogGroup;
   private readonly routes = new Map<string, apigwv2.HttpRoute>();
 
-  constructor(scope: Construct, id: string, props: ApiProps) {
+  constructor(scope: Construct, id: string, props: ServedHttpApiProps) {
     super(scope, id);
     this.api = new apigwv2.HttpApi(this, "HttpApi", {
-      apiName: Stack.of(this).stackName,
-      description: "Switchyard: GitHub webhooks and the API other platform tools drive it with",
+      apiName: props.apiName,
+      description: props.description,
       // The stage is created below, with the logging and throttling the default one cannot have.
       createDefaultStage: false,
     });
@@ -94,7 +122,7 @@ export class Api extends Construct {
     this.stage = this.api.addStage("DefaultStage", {
       stageName: "$default",
       autoDeploy: true,
-      throttle: { rateLimit: throttleRateLimitPerSecond, burstLimit: throttleBurstLimit },
+      throttle: { rateLimit: props.throttle.rateLimitPerSecond, burstLimit: props.throttle.burstLimit },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
         format: accessLogFormat,
@@ -103,37 +131,73 @@ export class Api extends Construct {
 
     const iam = new HttpIamAuthorizer();
     const none = new apigwv2.HttpNoneAuthorizer();
-    for (const [name, definition] of Object.entries(props.definitions)) {
-      if (!definition.http) continue;
-      const integration = new HttpLambdaIntegration(`${definition.id}Integration`, props.function(name), {
-        payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-      });
-      for (const route of definition.http) {
-        const key = routeKey(route);
-        const publicReason = publicRoutes.get(key);
-        const [httpRoute] = this.api.addRoutes({
-          path: route.path,
-          methods: [apigwv2.HttpMethod[route.method]],
-          integration,
-          authorizer: publicReason ? none : iam,
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    for (const served of props.routes) {
+      let integration = integrations.get(served.functionId);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${served.functionId}Integration`, served.function, {
+          payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
         });
-        if (publicReason) {
-          Validations.of(httpRoute!).acknowledge({ id: "AwsSolutions-APIG4", reason: publicReason });
-        }
-        this.routes.set(key, httpRoute!);
+        integrations.set(served.functionId, integration);
       }
+      const reason = served.unauthenticatedReason;
+      const [httpRoute] = this.api.addRoutes({
+        path: served.route.path,
+        methods: [apigwv2.HttpMethod[served.route.method]],
+        integration,
+        authorizer: reason ? none : iam,
+      });
+      if (reason) Validations.of(httpRoute!).acknowledge({ id: "AwsSolutions-APIG4", reason });
+      this.routes.set(routeKey(served.route), httpRoute!);
     }
 
-    new CfnOutput(this, "Url", {
-      description: "Base URL of the Switchyard HTTP API (SigV4-signed requests, except the GitHub webhook)",
-      value: this.stage.url,
-    });
+    new CfnOutput(this, "Url", { description: props.urlDescription, value: this.stage.url });
   }
 
   /** The route with this key (`GET /promotions/{id}`). */
   route(key: string): apigwv2.HttpRoute {
     const route = this.routes.get(key);
-    if (!route) throw new Error(`No route "${key}" in the functions registry`);
+    if (!route) throw new Error(`No route "${key}" on ${this.node.path}`);
     return route;
+  }
+}
+
+/** What the main API is built from. */
+export interface ApiProps {
+  /** The function registry, keyed by function name; its `http` entries become routes. */
+  definitions: Readonly<Record<string, FunctionDefinition>>;
+  /** The function registered under a name. */
+  function: (name: string) => lambda.IFunction;
+}
+
+/**
+ * The main API: every `http` route of the registry, IAM-authorized unless listed in `publicRoutes`. Routes marked
+ * `pages` are served here too, with IAM, for the CLI and other tools; browsers reach them through the approval
+ * pages API instead.
+ *
+ * @example
+ * const api = new Api(this, "Api", { definitions: functions, function: (n) => fns.get(n) });
+ * api.route("POST /webhooks/github");
+ */
+export class Api extends ServedHttpApi {
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id, {
+      apiName: Stack.of(scope).stackName,
+      description: "Switchyard: GitHub webhooks and the API other platform tools drive it with",
+      urlDescription:
+        "Base URL of the Switchyard HTTP API (SigV4-signed requests, except the GitHub webhook)",
+      throttle: { rateLimitPerSecond: throttleRateLimitPerSecond, burstLimit: throttleBurstLimit },
+      routes: Object.entries(props.definitions).flatMap(([name, definition]) =>
+        (definition.http ?? []).map((route) => {
+          const reason = publicRoutes.get(routeKey(route));
+          return {
+            route,
+            functionId: definition.id,
+            function: props.function(name),
+            ...(reason && { unauthenticatedReason: reason }),
+          };
+        }),
+      ),
+    });
   }
 }

@@ -25,15 +25,28 @@ export const promotionTableActions = {
 /** The idempotency store claims a key with a conditional put and releases it with a delete; it never reads. */
 export const idempotencyTableActions = ["dynamodb:PutItem", "dynamodb:DeleteItem"] as const;
 
-const stringKey = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
+/**
+ * A string key attribute: every key of Switchyard's tables is a string.
+ *
+ * @example table.addGlobalSecondaryIndex({ indexName: "byState", partitionKey: stringKey("state") });
+ */
+export const stringKey = (name: string): dynamodb.Attribute => ({
+  name,
+  type: dynamodb.AttributeType.STRING,
+});
 
-const tableDefaults = {
+/**
+ * What every Switchyard table shares: on-demand, point-in-time recovery, the AWS managed key, retained.
+ *
+ * @example new dynamodb.Table(this, "Freezes", { ...tableDefaults, partitionKey: stringKey("service") });
+ */
+export const tableDefaults = {
   // Traffic is a few promotions an hour with bursts on a release: on-demand costs nothing while idle.
   billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
   pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
   // The AWS managed key: every use shows in CloudTrail, with no key policy to keep in step with the functions.
   encryption: dynamodb.TableEncryption.AWS_MANAGED,
-  // The record of what runs where; a stack deletion or replacement must never take it along.
+  // Records of what runs where and who approved it; a stack deletion or replacement must never take them along.
   removalPolicy: RemovalPolicy.RETAIN,
 } as const;
 

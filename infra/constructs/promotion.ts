@@ -31,23 +31,41 @@ export interface PromotionNeeds {
 /**
  * Each promotion function's needs, as its handler's dependencies in `functions/wiring/aws.ts` show them: e.g.
  * `commitImagesDeps()` builds the promotion store and the GitHub writer (which reads the token), `watchSyncDeps()`
- * the EKS deploy target and the GitHub reader. Keyed by registry name, so a renamed function fails to compile here.
+ * the EKS deploy target, the GitHub reader and the promotion store. Keyed by registry name, so a renamed function
+ * fails to compile here. What the approval gate's own resources give (approval and freeze tables, link key, mail,
+ * snapshots) is in `approvalGateNeeds` in approval-gate.ts.
  */
 export const promotionNeeds = {
   "decide-promotion": { promotionTable: "readWrite", imageRegistry: true },
   "commit-images": { promotionTable: "readWrite", githubToken: true },
-  "watch-sync": { githubToken: true, cluster: true },
+  // The deployment it reads tells a promotion superseded by a later commit of the same service.
+  "watch-sync": { promotionTable: "read", githubToken: true, cluster: true },
   "finish-promotion": { promotionTable: "readWrite" },
   "ingest-github-webhook": { idempotencyTable: true, webhookSecret: true },
-  "start-promotion": { startsWorkflows: ["promote-image"] },
+  "start-promotion": { startsWorkflows: ["promote-image", "production-sync"] },
   "promote-from-github": { startsWorkflows: ["promote-image"] },
   "get-promotions": { promotionTable: "read" },
   "list-environments": { promotionTable: "read" },
+  "promote-next-environment": {
+    promotionTable: "read",
+    startsWorkflows: ["promote-image", "production-sync"],
+  },
+  "gate-promotion": { promotionTable: "readWrite" },
+  "snapshot-before-change": { promotionTable: "readWrite" },
+  // It reads the values file at the head when no deployment is recorded, for the request's "from".
+  "request-approval": { promotionTable: "readWrite", githubToken: true },
+  // `approvalDeps()` builds the promotion store, so the table's name is needed; expiring never touches it.
+  "expire-approval": { promotionTable: "read" },
+  "sync-application": { cluster: true },
+  "revert-promotion": { promotionTable: "readWrite", githubToken: true },
+  approvals: { promotionTable: "readWrite" },
+  quarantine: { promotionTable: "readWrite" },
 } as const satisfies Partial<Record<FunctionName, PromotionNeeds>>;
 
 /** The variable a starting function reads each workflow's state machine ARN from (`functions/wiring/aws.ts`). */
 export const stateMachineArnEnv = {
   "promote-image": envNames.promoteImageStateMachineArn,
+  "production-sync": envNames.productionSyncStateMachineArn,
 } as const satisfies Record<WorkflowName, EnvName>;
 
 /** What the capability is wired to. */
@@ -105,10 +123,6 @@ export class Promotion extends Construct {
   }
 }
 
-/**
- * `states:StartExecution` on the state machine and its ARN in the environment; `states:DescribeExecution` on its
- * executions, because a start with a name already used is answered by comparing that execution's input.
- */
 /** DescribeImages on exactly the ECR repositories switchyard.yaml's services deploy from. */
 const grantDescribeImages = (fn: lambda.Function, config: SwitchyardConfig): void => {
   const repositories = [...new Set(config.services.map((service) => service.repository))];
@@ -122,6 +136,10 @@ const grantDescribeImages = (fn: lambda.Function, config: SwitchyardConfig): voi
   );
 };
 
+/**
+ * `states:StartExecution` on the state machine and its ARN in the environment; `states:DescribeExecution` on its
+ * executions, because a start with a name already used is answered by comparing that execution's input.
+ */
 const grantStart = (fn: lambda.Function, workflow: WorkflowName, machine: sfn.StateMachine): void => {
   machine.grantStartExecution(fn);
   const executions = Stack.of(machine).formatArn({

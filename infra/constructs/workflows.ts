@@ -48,8 +48,8 @@ export interface WorkflowsProps {
 /**
  * Every registry workflow as a STANDARD state machine: logging ALL without execution data, X-Ray tracing, a role
  * that may invoke exactly the functions its definition names and use exactly the resources it names, and alarms on
- * failed and timed-out executions (no action of their own: CloudWatch puts alarm state changes on the default bus,
- * which is where the incident-escalation capability takes its CloudWatch alarms from).
+ * failed, timed-out and aborted executions (no action of their own: CloudWatch puts alarm state changes on the
+ * default bus, which is where the incident-escalation capability takes its CloudWatch alarms from).
  *
  * Execution data stays out of the logs on purpose: inputs and outputs carry approvers' e-mail addresses, incident
  * details and secret identifiers, and the logs are readable more widely and kept longer than the execution
@@ -135,19 +135,36 @@ export class Workflows extends Construct {
     machine: sfn.StateMachine,
   ): WorkflowAlarms {
     const options = { period: Duration.minutes(alarmPeriodMinutes), statistic: cloudwatch.Stats.SUM };
-    const alarm = (id: string, what: string, metric: cloudwatch.IMetric) =>
-      new cloudwatch.Alarm(scope, id, {
-        alarmDescription: `An execution of the ${definition.id} workflow ${what}: its history in Step Functions says where and why.`,
+    // No alarm actions on purpose: CloudWatch puts every state change on the default bus as an "Alarm State
+    // Change" event, which the incident-escalation capability consumes; an SNS topic here would page twice.
+    const alarm = (metricName: string, what: string, metric: cloudwatch.IMetric) =>
+      new cloudwatch.Alarm(scope, metricName, {
+        alarmName: `${Stack.of(this).stackName}-${definition.id}-${metricName}`,
+        alarmDescription: `An execution of the ${definition.id} workflow (${definition.description}) ${what}. Its history in Step Functions says where and why.`,
         metric,
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
+        datapointsToAlarm: 1,
         // Step Functions reports these metrics only when an execution ends that way.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     return {
-      failed: alarm("ExecutionsFailed", "failed", machine.metricFailed(options)),
-      timedOut: alarm("ExecutionsTimedOut", "timed out", machine.metricTimedOut(options)),
+      failed: alarm(
+        "ExecutionsFailed",
+        "failed: a Fail state, or an error no Catch handled",
+        machine.metricFailed(options),
+      ),
+      timedOut: alarm(
+        "ExecutionsTimedOut",
+        "ran past its TimeoutSeconds and was stopped wherever it was",
+        machine.metricTimedOut(options),
+      ),
+      aborted: alarm(
+        "ExecutionsAborted",
+        "was stopped by hand (StopExecution) and left whatever it was doing where it stopped",
+        machine.metricAborted(options),
+      ),
     };
   }
 }
@@ -158,4 +175,6 @@ export interface WorkflowAlarms {
   failed: cloudwatch.Alarm;
   /** An execution ran past the definition's TimeoutSeconds. */
   timedOut: cloudwatch.Alarm;
+  /** An execution was stopped by StopExecution: a promotion it was running may be left half done. */
+  aborted: cloudwatch.Alarm;
 }

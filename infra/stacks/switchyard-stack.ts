@@ -1,4 +1,4 @@
-// The Switchyard stack: checks the registries, then wires buses, functions, queues, workflows, rules and the API.
+// The Switchyard stack: checks the registries, then wires buses, functions, queues, workflows, rules, gate and API.
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -14,6 +14,7 @@ import { type Rule, rules as registeredRules } from "../../events/rules.ts";
 import { ConfigError, SwitchyardError } from "../../functions/core/errors.ts";
 import {
   type FunctionDefinition,
+  type FunctionName,
   functionArnKeyForId,
   type QueueDefinition,
   functions as registeredFunctions,
@@ -25,6 +26,13 @@ import {
   type WorkflowDefinition,
   type WorkflowName,
 } from "../../workflows/registry.ts";
+import {
+  ApprovalGate,
+  type ApprovalGateNeeds,
+  approvalGateNeeds,
+  validateApprovalSender,
+} from "../constructs/approval-gate.ts";
+import { pagesMethods } from "../constructs/approval-pages-api.ts";
 import { EventBuses } from "../constructs/event-buses.ts";
 import { Functions } from "../constructs/functions.ts";
 import { Api, publicRoutes, routeKey } from "../constructs/http-api.ts";
@@ -110,10 +118,19 @@ const placeholdersOf = (workflow: WorkflowDefinition, root: string = projectRoot
 const waitForTaskTokenSuffix = ".waitForTaskToken";
 
 /**
- * The queue placeholders of the Task states that send to a queue and wait for the consumer's answer on the task
- * token (`sqs:sendMessage.waitForTaskToken` with `QueueUrl: "${CommitsQueueUrl}"`), at any depth (Map, Parallel).
+ * The function a workflow invokes with `.waitForTaskToken` to ask for approval: the token it receives is answered
+ * by whichever function records the deciding vote, so `approvalGateNeeds`' answering functions may answer every
+ * workflow that waits on it.
  */
-const queuesAwaitedBy = (workflow: WorkflowDefinition, root: string = projectRoot): Set<string> => {
+const approvalRequester = "request-approval" satisfies FunctionName;
+
+/**
+ * The placeholders a workflow waits on for an answer by task token, at any depth (Map, Parallel): the queue of a
+ * Task that sends with `.waitForTaskToken` (`QueueUrl: "${CommitsQueueUrl}"`), whose consumer answers, and the
+ * function a Task invokes that way (`FunctionName: "${RequestApprovalFunctionArn}"`), whose task token someone
+ * answers later.
+ */
+const awaitedBy = (workflow: WorkflowDefinition, root: string = projectRoot): Set<string> => {
   const keys = new Set<string>();
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) {
@@ -121,14 +138,15 @@ const queuesAwaitedBy = (workflow: WorkflowDefinition, root: string = projectRoo
       return;
     }
     if (typeof node !== "object" || node === null) return;
-    const { Resource, Parameters } = node as { Resource?: unknown; Parameters?: { QueueUrl?: unknown } };
-    const queueUrl = Parameters?.QueueUrl;
-    if (
-      typeof Resource === "string" &&
-      Resource.endsWith(waitForTaskTokenSuffix) &&
-      typeof queueUrl === "string"
-    ) {
-      for (const match of queueUrl.matchAll(placeholderPattern)) keys.add(match[1] ?? "");
+    const { Resource, Parameters } = node as {
+      Resource?: unknown;
+      Parameters?: { QueueUrl?: unknown; FunctionName?: unknown };
+    };
+    if (typeof Resource === "string" && Resource.endsWith(waitForTaskTokenSuffix)) {
+      for (const target of [Parameters?.QueueUrl, Parameters?.FunctionName]) {
+        if (typeof target !== "string") continue;
+        for (const match of target.matchAll(placeholderPattern)) keys.add(match[1] ?? "");
+      }
     }
     for (const value of Object.values(node)) visit(value);
   };
@@ -229,6 +247,22 @@ export const validateRegistries = (registries: Registries, root: string = projec
       }
     }
   }
+  for (const [name, fn] of Object.entries(functions)) {
+    for (const route of (fn.http ?? []).filter((r) => r.pages)) {
+      // A pages route has no IAM in front of it: only a function that can verify link tokens may serve one.
+      if (!(approvalGateNeeds as Partial<Record<string, ApprovalGateNeeds>>)[name]?.linkKey) {
+        throw new RegistryError(
+          `Function "${name}" serves "${routeKey(route)}" as an approval page, but it has no link key to check ` +
+            "the link token with (approvalGateNeeds in infra/constructs/approval-gate.ts)",
+        );
+      }
+      if (!pagesMethods.includes(route.method)) {
+        throw new RegistryError(
+          `Function "${name}" serves "${routeKey(route)}" as an approval page; a browser form can only ${pagesMethods.join(" or ")}`,
+        );
+      }
+    }
+  }
   for (const key of publicRoutes.keys()) {
     // A renamed webhook route would otherwise silently require IAM, and GitHub's deliveries would all fail.
     if (!routes.includes(key)) {
@@ -316,6 +350,7 @@ export class SwitchyardStack extends Stack {
   readonly workflows: Workflows;
   readonly rules: Rules;
   readonly promotion: Promotion;
+  readonly approvalGate: ApprovalGate;
   readonly api: Api;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
@@ -324,6 +359,7 @@ export class SwitchyardStack extends Stack {
     validateRegistries(registries);
     validateClusterName(props.eksClusterName);
     const config = loadConfig(props.configFile);
+    validateApprovalSender(config, props.configFile);
 
     const asyncInvoked = new Set(
       registries.rules.flatMap((rule) => (rule.target.kind === "function" ? [rule.target.function] : [])),
@@ -375,10 +411,14 @@ export class SwitchyardStack extends Stack {
         );
       },
     });
+    const awaitedFunctions = new Map<string, sfn.StateMachine[]>();
     for (const [name, workflow] of Object.entries(registries.workflows)) {
-      for (const key of queuesAwaitedBy(workflow)) {
+      const functionKeys = substitutionKeys(workflow, registries.functions);
+      for (const key of awaitedBy(workflow)) {
         const ref = resourceKeys.get(key);
         if (ref?.kind === "queue") this.grantCallbacks(ref.queue, this.workflows.get(name));
+        const fn = functionKeys.get(key);
+        if (fn) awaitedFunctions.set(fn, [...(awaitedFunctions.get(fn) ?? []), this.workflows.get(name)]);
       }
     }
 
@@ -393,6 +433,13 @@ export class SwitchyardStack extends Stack {
       definitions: registries.functions,
       function: (name) => this.functions.get(name),
       workflow: (name: WorkflowName) => this.workflows.get(name),
+    });
+    this.approvalGate = new ApprovalGate(this, "ApprovalGate", {
+      config,
+      configFile: props.configFile,
+      definitions: registries.functions,
+      function: (name) => this.functions.get(name),
+      approvalWorkflows: awaitedFunctions.get(approvalRequester) ?? [],
     });
     this.api = new Api(this, "Api", {
       definitions: registries.functions,

@@ -8,20 +8,12 @@ import {
   type PromotionPhase,
   type PromotionRecord,
   type PromotionStore,
+  type QuarantinedDigest,
 } from "../../functions/core/ports.ts";
 import type { SqliteDatabase } from "../db.ts";
 
 /** How many promotions a listing returns when the caller names no limit: a screenful for the API and the CLI. */
 export const defaultPromotionListLimit = 100;
-
-/** A digest a rollback took out of automatic promotion for one service. */
-export interface QuarantinedDigest {
-  service: string;
-  digest: string;
-  /** Why, as the rollback recorded it. */
-  reason: string;
-  quarantinedAt: string;
-}
 
 const schema = `
   CREATE TABLE IF NOT EXISTS promotion_promotions (
@@ -38,6 +30,7 @@ const schema = `
     trigger_requested_by TEXT,
     previous_tag TEXT,
     previous_digest TEXT,
+    previous_pushed_at TEXT,
     revision TEXT,
     execution_arn TEXT,
     created_at TEXT NOT NULL,
@@ -94,6 +87,7 @@ interface PromotionRow {
   trigger_requested_by: string | null;
   previous_tag: string | null;
   previous_digest: string | null;
+  previous_pushed_at: string | null;
   revision: string | null;
   execution_arn: string | null;
   created_at: string;
@@ -162,7 +156,11 @@ const toRecord = (row: PromotionRow, reasons: string[]): PromotionRecord => ({
     ...(row.trigger_requested_by !== null && { requestedBy: row.trigger_requested_by }),
   },
   ...(row.previous_digest !== null && {
-    previous: { ...(row.previous_tag !== null && { tag: row.previous_tag }), digest: row.previous_digest },
+    previous: {
+      ...(row.previous_tag !== null && { tag: row.previous_tag }),
+      digest: row.previous_digest,
+      ...(row.previous_pushed_at !== null && { pushedAt: row.previous_pushed_at }),
+    },
   }),
   ...(row.revision !== null && { revision: row.revision }),
   ...(row.execution_arn !== null && { executionArn: row.execution_arn }),
@@ -188,23 +186,35 @@ const toQuarantined = (row: QuarantineRow): QuarantinedDigest => ({
   quarantinedAt: row.quarantined_at,
 });
 
+/** Columns added after the first release, added in place to a home created before them. */
+const laterColumns = [{ table: "promotion_promotions", column: "previous_pushed_at", type: "TEXT" }] as const;
+
+const addMissingColumns = (db: SqliteDatabase): void => {
+  for (const { table, column, type } of laterColumns) {
+    const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all();
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+};
+
 /** Every statement the store runs, prepared once per database. */
 const prepareStatements = (db: SqliteDatabase) => ({
   promotion: db.prepare<[string], PromotionRow>("SELECT * FROM promotion_promotions WHERE id = ?"),
   insertPromotion: db.prepare(
     `INSERT INTO promotion_promotions (
        id, service, environment, repository, tag, digest, pushed_at, phase, trigger_kind, trigger_event_id,
-       trigger_requested_by, previous_tag, previous_digest, revision, execution_arn, created_at, created_at_ms,
-       updated_at
+       trigger_requested_by, previous_tag, previous_digest, previous_pushed_at, revision, execution_arn,
+       created_at, created_at_ms, updated_at
      ) VALUES (
        @id, @service, @environment, @repository, @tag, @digest, @pushed_at, @phase, @trigger_kind,
-       @trigger_event_id, @trigger_requested_by, @previous_tag, @previous_digest, @revision, @execution_arn,
+       @trigger_event_id, @trigger_requested_by, @previous_tag, @previous_digest, @previous_pushed_at, @revision,
+       @execution_arn,
        @created_at, @created_at_ms, @updated_at
      )`,
   ),
   updatePromotion: db.prepare(
     `UPDATE promotion_promotions SET phase = @phase, previous_tag = @previous_tag,
-       previous_digest = @previous_digest, revision = @revision, execution_arn = @execution_arn,
+       previous_digest = @previous_digest, previous_pushed_at = @previous_pushed_at, revision = @revision,
+       execution_arn = @execution_arn,
        updated_at = @updated_at
      WHERE id = @id`,
   ),
@@ -279,6 +289,7 @@ export class SqlitePromotionStore implements PromotionStore {
     this.db = options.db;
     this.clock = options.clock ?? systemClock;
     this.db.exec(schema);
+    addMissingColumns(this.db);
     this.sql = prepareStatements(this.db);
   }
 
@@ -303,6 +314,7 @@ export class SqlitePromotionStore implements PromotionStore {
           trigger_requested_by: record.trigger.requestedBy ?? null,
           previous_tag: record.previous?.tag ?? null,
           previous_digest: record.previous?.digest ?? null,
+          previous_pushed_at: record.previous?.pushedAt ?? null,
           revision: record.revision ?? null,
           execution_arn: record.executionArn ?? null,
           created_at: record.createdAt,
@@ -332,6 +344,8 @@ export class SqlitePromotionStore implements PromotionStore {
           phase: change.phase ?? row.phase,
           previous_tag: change.previous === undefined ? row.previous_tag : (change.previous.tag ?? null),
           previous_digest: change.previous?.digest ?? row.previous_digest,
+          previous_pushed_at:
+            change.previous === undefined ? row.previous_pushed_at : (change.previous.pushedAt ?? null),
           revision: change.revision ?? row.revision,
           execution_arn: change.executionArn ?? row.execution_arn,
           updated_at: this.clock.now().toISOString(),

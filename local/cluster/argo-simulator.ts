@@ -40,8 +40,8 @@ export interface ArgoSimulatorOptions {
   resolveRevision: () => Promise<string>;
   /** How long a sync runs (health Progressing, operation Running) before it ends. 0 still ends on a later tick. */
   syncDelayMs: number;
-  /** Services whose applications come up Degraded after a sync. */
-  degraded: (service: string) => boolean;
+  /** Whether an application comes up Degraded after syncing to a revision (e.g. by the image it pins there). */
+  degraded: (application: SimulatedApplication, revision: string) => boolean | Promise<boolean>;
   /**
    * Whether the application's manifests differ between two revisions. Argo CD calls an application Synced at a new
    * head when the commit did not touch it; the default treats every new head as a change.
@@ -345,11 +345,14 @@ export class ArgoSimulator {
     const handle = this.timers.setTimeout(() => {
       this.syncTimers.delete(key);
       if (this.stopped) return;
-      try {
-        this.finishOperation(object, operation, revision, startedAt);
-      } catch (error) {
-        this.report(error, key);
-      }
+      void (async () => {
+        try {
+          const degraded = await this.options.degraded(this.application(object), revision);
+          if (!this.stopped) this.finishOperation(object, operation, revision, startedAt, degraded);
+        } catch (error) {
+          this.report(error, key);
+        }
+      })();
     }, this.options.syncDelayMs);
     this.syncTimers.set(key, handle);
   }
@@ -359,10 +362,10 @@ export class ArgoSimulator {
     operation: Json,
     revision: string,
     startedAt: string,
+    degraded: boolean,
   ): void {
     const { namespace, name } = object.metadata;
     const { service } = this.application(object);
-    const degraded = this.options.degraded(service);
     // No precondition: the sync has happened whatever was written meanwhile (a refresh asked now runs next).
     this.options.store.update(namespace, name, (draft) => {
       delete draft.operation;

@@ -94,7 +94,7 @@ describe("KubernetesDeployTarget against the simulated cluster", () => {
         return head;
       },
       syncDelayMs: options.syncDelayMs ?? heldSyncDelayMs,
-      degraded: (service) => service === "storefront",
+      degraded: ({ service }) => service === "storefront",
       ...(options.realTimers !== true && { timers: clock.timers }),
     });
     target = new KubernetesDeployTarget(

@@ -70,7 +70,7 @@ describe("switchyard CLI", () => {
 
     // The push matched its rule and started the promotion workflow, visible in GET /executions.
     const executions = await eventually(async () => {
-      const body = (await (await fetch(`${runtime.url}/executions`)).json()) as {
+      const body = (await (await fetch(`${runtime.url}/executions?workflow=promote-image`)).json()) as {
         executions: { workflow: string; status: string }[];
       };
       return body.executions.length > 0 && body.executions[0]?.status !== "RUNNING"
@@ -78,15 +78,36 @@ describe("switchyard CLI", () => {
         : undefined;
     });
     expect(executions).toEqual([expect.objectContaining({ workflow: "promote-image", status: "SUCCEEDED" })]);
+    // Staging's success carried the image on to production, which now waits for approval.
+    const pending = await eventually(async () => {
+      const list = runCli(["approvals", "list", "--json"], env);
+      const parsed = JSON.parse(list.stdout) as { id: string }[];
+      return parsed.length > 0 ? parsed : undefined;
+    });
     const listed = runCli(["executions"], env);
     expect(listed.stdout).toMatch(
-      /^SUCCEEDED {2}\S+ +\d+ ms {2}promote-image:ecr-image-pushed-[0-9a-f-]{36}\n$/,
+      /^RUNNING +\S+ +running {2}production-sync:[0-9a-f-]{36}\nSUCCEEDED +\S+ +\d+ ms {2}promote-image:ecr-image-pushed-[0-9a-f-]{36}\n$/,
     );
 
     const status = runCli(["status", "--json"], env);
     expect(status.status).toBe(0);
-    // The push, and the Promotion Succeeded it led to.
-    expect(JSON.parse(status.stdout)).toMatchObject({ status: "ok", events: 2 });
+    // The push, the Promotion Succeeded it led to, and production's Approval Requested.
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: "ok", events: 3 });
+
+    const listedApprovals = runCli(["approvals", "list"], env);
+    expect(listedApprovals.stdout).toContain(`${pending[0]?.id}  pending   checkout 1.4.2 → production`);
+    const stranger = runCli(["approvals", "approve", pending[0]!.id, "--as", "eve@example.com"], env);
+    expect(stranger.status).toBe(1);
+    expect(stranger.stderr).toContain("eve@example.com has no approver token");
+    const approved = runCli(
+      ["approvals", "approve", pending[0]!.id, "--as", "a@example.com", "--comment", "ok"],
+      env,
+    );
+    expect(approved.stderr).toBe("");
+    expect(approved.stdout).toBe(`${pending[0]?.id}  approved  (1 of 1 approvals)\n`);
+    const again = runCli(["approvals", "reject", pending[0]!.id, "--as", "b@example.com"], env);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("already approved");
 
     expect(runCli(["secrets", "list"], env).stdout).toContain("switchyard/github-webhook");
   });

@@ -40,6 +40,7 @@ const promotionsFor = async (runtime: TestRuntime, service: string) =>
   (await runtime.call(`/promotions?service=${service}`)).body.promotions as {
     id: string;
     phase: string;
+    environment: string;
     reasons: string[];
     image: { tag?: string; digest: string };
     revision?: string;
@@ -108,7 +109,8 @@ describe("image promotion to staging", () => {
         triggeringEventId: result?.eventId,
       }),
     );
-    const [promotion] = await promotionsFor(runtime, "checkout");
+    // Staging's success carries the image on to production, which waits for approval.
+    const [promotion] = (await promotionsFor(runtime, "checkout")).filter((p) => p.environment === "staging");
     expect(promotion).toMatchObject({ phase: "Succeeded", revision: head });
     const environments = (await runtime.call("/environments")).body.environments;
     const staging = environments.find((e: { name: string }) => e.name === "staging");

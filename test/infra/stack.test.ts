@@ -7,10 +7,20 @@ import { join, relative, resolve } from "node:path";
 import { App, type CfnElement, type Stack, Validations } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { InvalidEventPatternError } from "../../events/pattern.ts";
 import { type Rule, rules } from "../../events/rules.ts";
+import { approvalTableKeys } from "../../functions/adapters/aws/dynamodb-approval-store.ts";
+import { freezeTableKeys } from "../../functions/adapters/aws/dynamodb-freeze-store.ts";
 import { idempotencyTableKeys } from "../../functions/adapters/aws/dynamodb-idempotency-store.ts";
 import { promotionTableKeys } from "../../functions/adapters/aws/dynamodb-promotion-store.ts";
+import { ConfigError } from "../../functions/core/errors.ts";
+import {
+  snapshotCreator,
+  snapshotName,
+  snapshotTagKeys,
+  snapshotTags,
+} from "../../functions/core/snapshot-names.ts";
 import {
   type FunctionDefinition,
   type FunctionName,
@@ -21,6 +31,19 @@ import {
 } from "../../functions/registry.ts";
 import { loadConfig } from "../../functions/wiring/config.ts";
 import { envNames } from "../../functions/wiring/env.ts";
+import {
+  type ApprovalGateNeeds,
+  approvalGateNeeds,
+  backupOptInTag,
+  snapshotActions,
+  snapshotNamePattern,
+} from "../../infra/constructs/approval-gate.ts";
+import {
+  pagesRouteReason,
+  pagesThrottleBurstLimit,
+  pagesThrottleRateLimitPerSecond,
+} from "../../infra/constructs/approval-pages-api.ts";
+import { approvalTableActions, freezeTableActions } from "../../infra/constructs/approval-tables.ts";
 import { argoCdAccessGroup } from "../../infra/constructs/cluster-access.ts";
 import { deadLetterRetentionDays } from "../../infra/constructs/dead-letter-queue.ts";
 import { archiveRetentionDays, switchyardBusName } from "../../infra/constructs/event-buses.ts";
@@ -48,7 +71,28 @@ import {
 import { substitutionKeys as localSubstitutionKeys } from "../../local/integrations.ts";
 import { type WorkflowName, workflowFunctionSubstitutions, workflows } from "../../workflows/registry.ts";
 
-const configFile = join(projectRoot, "switchyard.yaml");
+/** The approval sender the tests deploy with: switchyard.yaml may still carry the local default, which SES refuses. */
+const testSender = "approvals@example.com";
+
+/** switchyard.yaml as the repository has it, edited and written to a temporary file. */
+const writeConfig = (edit: (document: Record<string, unknown>) => void): string => {
+  const document = parseYaml(readFileSync(join(projectRoot, "switchyard.yaml"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+  edit(document);
+  const file = join(mkdtempSync(join(tmpdir(), "switchyard-config-")), "switchyard.yaml");
+  writeFileSync(file, stringifyYaml(document));
+  return file;
+};
+const withSender =
+  (sender: string | undefined) =>
+  (document: Record<string, unknown>): void => {
+    const { sender: _repository, ...approvals } = (document.approvals ?? {}) as Record<string, unknown>;
+    document.approvals = sender === undefined ? approvals : { ...approvals, sender };
+  };
+
+const configFile = writeConfig(withSender(testSender));
 const config = loadConfig(configFile);
 const eksClusterName = "platform";
 const ninetyDays = 90;
@@ -58,11 +102,14 @@ const fourteenDaysSeconds = 14 * 24 * 60 * 60;
  * A stack synthesized without bundling, which costs seconds and is covered by the one full `cdk synth`. With
  * `nag`, the cdk-nag packs are registered as the app registers them, so a finding fails the synthesis.
  */
-const buildStack = (registries?: Partial<Registries>, { nag = false, clusterName = eksClusterName } = {}) => {
+const buildStack = (
+  registries?: Partial<Registries>,
+  { nag = false, clusterName = eksClusterName, configFile: file = configFile } = {},
+) => {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
   if (nag) Validations.of(app).addPlugins(...compliancePacks(app));
   const stack = new SwitchyardStack(app, "Switchyard", {
-    configFile,
+    configFile: file,
     eksClusterName: clusterName,
     env: { account: "123456789012", region: "eu-west-1" },
     ...(registries && { registries }),
@@ -111,6 +158,9 @@ const fnStatementsFor = (name: string, prefix: string): Statement[] =>
   fnStatements(name).filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
 const needsOf = (name: FunctionName): PromotionNeeds =>
   (promotionNeeds as Partial<Record<FunctionName, PromotionNeeds>>)[name] ?? {};
+const gateNeedsOf = (name: FunctionName): ApprovalGateNeeds =>
+  (approvalGateNeeds as Partial<Record<FunctionName, ApprovalGateNeeds>>)[name] ?? {};
+const machineRef = (name: WorkflowName) => ({ Ref: logicalId(main.stack, main.stack.workflows.get(name)) });
 const functionNames = Object.keys(functions) as FunctionName[];
 const queueNames = Object.keys(queues) as QueueName[];
 
@@ -403,8 +453,13 @@ describe("functions", () => {
           Resource: { "Fn::GetAtt": [properties.LoggingConfig.LogGroup.Ref, "Arn"] },
         }),
       );
+      const describesSnapshots = gateNeedsOf(name).databaseSnapshots === true;
       for (const statement of statements.filter((s) => resourcesOf(s).includes("*"))) {
-        for (const action of actionsOf(statement)) expect(action).toMatch(/^xray:/);
+        for (const action of actionsOf(statement)) {
+          if (describesSnapshots && (snapshotActions.describe as readonly string[]).includes(action))
+            continue;
+          expect(action).toMatch(/^xray:/);
+        }
       }
     },
   );
@@ -469,7 +524,7 @@ describe("workflows using the bus and a queue without waiting", () => {
     );
   });
 
-  it("does not let the consumer answer a workflow that waits for no answer", () => {
+  it("lets the consumer answer only the workflows that wait, not one that sends without waiting", () => {
     const consumerRole = (
       injected.template.toJSON().Resources[
         logicalId(injected.stack, injected.stack.functions.get(queues.commits.consumer))
@@ -478,9 +533,11 @@ describe("workflows using the bus and a queue without waiting", () => {
     const answers = statementsOf(injected.template, consumerRole).filter((s) =>
       actionsOf(s).includes("states:SendTaskSuccess"),
     );
-    expect(answers.map((s) => s.Resource)).toEqual([
-      { Ref: logicalId(injected.stack, injected.stack.workflows.get("promote-image")) },
-    ]);
+    expect(answers.map((s) => s.Resource)).toEqual(
+      (["promote-image", "production-sync"] as const).map((wf) => ({
+        Ref: logicalId(injected.stack, injected.stack.workflows.get(wf)),
+      })),
+    );
   });
 
   it("passes cdk-nag", () => {
@@ -556,13 +613,16 @@ describe("queues", () => {
         expect(sqsStatements).toEqual([
           expect.objectContaining({ Action: "sqs:SendMessage", Resource: queueArn }),
         ]);
-        expect(fnStatementsFor(queues[name].consumer, "states:")).toEqual([
+      }
+      // Every sender here waits for the consumer's answer (`sqs:sendMessage.waitForTaskToken`).
+      expect(fnStatementsFor(queues[name].consumer, "states:")).toEqual(
+        senders.map((workflow) =>
           expect.objectContaining({
             Action: ["states:SendTaskSuccess", "states:SendTaskFailure"],
-            Resource: { Ref: logicalId(main.stack, machine) },
+            Resource: machineRef(workflow),
           }),
-        ]);
-      }
+        ),
+      );
       expect(consumer).toBe(main.stack.functions.get(queues[name].consumer));
     },
   );
@@ -633,6 +693,8 @@ describe("promotion tables", () => {
       [...promotionTableActions.read, ...promotionTableActions.write],
     ],
     ["idempotency", "dynamodb-idempotency-store.ts", [...idempotencyTableActions]],
+    ["approval", "dynamodb-approval-store.ts", [...approvalTableActions.read, ...approvalTableActions.write]],
+    ["freeze", "dynamodb-freeze-store.ts", [...freezeTableActions.read, ...freezeTableActions.write]],
   ])("grants every DynamoDB action the %s store's commands need", (_store, file, granted) => {
     const source = readFileSync(join(projectRoot, "functions/adapters/aws", file), "utf8");
     const commands = [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!))];
@@ -643,6 +705,7 @@ describe("promotion tables", () => {
       Update: "dynamodb:UpdateItem",
       Delete: "dynamodb:DeleteItem",
       Query: "dynamodb:Query",
+      Scan: "dynamodb:Scan",
     };
     for (const command of commands) expect(granted).toContain(actionFor[command] ?? `unmapped ${command}`);
   });
@@ -829,6 +892,25 @@ describe("starting workflows", () => {
   });
 });
 
+describe("starting both workflows", () => {
+  it.each(["start-promotion", "promote-next-environment"] as const)(
+    "%s may start promote-image and production-sync, and knows both ARNs",
+    (name) => {
+      const starts = fnStatementsFor(name, "states:").filter((s) =>
+        actionsOf(s).includes("states:StartExecution"),
+      );
+      expect(starts.map((s) => s.Resource)).toEqual([
+        machineRef("promote-image"),
+        machineRef("production-sync"),
+      ]);
+      expect(fnVariables(name)).toMatchObject({
+        [envNames.promoteImageStateMachineArn]: machineRef("promote-image"),
+        [envNames.productionSyncStateMachineArn]: machineRef("production-sync"),
+      });
+    },
+  );
+});
+
 describe("HTTP API", () => {
   const routes = functionNames.flatMap(
     (name) =>
@@ -838,17 +920,19 @@ describe("HTTP API", () => {
 
   it("serves every registry route", () => {
     expect(routes.length).toBeGreaterThan(0);
-    const deployed = Object.values(main.template.findResources("AWS::ApiGatewayV2::Route")).map(
-      (r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey,
-    );
+    const deployed = Object.values(
+      main.template.findResources("AWS::ApiGatewayV2::Route", { Properties: { ApiId: apiRef() } }),
+    ).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey);
     expect(deployed.sort()).toEqual(routes.map(([key]) => key).sort());
   });
 
   it.each(routes)(
     "%s reaches %s through a payload 2.0 proxy integration with the right authorization",
     (key, fn) => {
-      const { properties } = only(main.template, "AWS::ApiGatewayV2::Route", { RouteKey: key });
-      expect(properties.ApiId).toEqual(apiRef());
+      const { properties } = only(main.template, "AWS::ApiGatewayV2::Route", {
+        RouteKey: key,
+        ApiId: apiRef(),
+      });
       expect(properties.AuthorizationType).toBe(publicRoutes.has(key) ? "NONE" : "AWS_IAM");
       const integrationId = (properties.Target as { "Fn::Join": [string, [string, { Ref: string }]] })[
         "Fn::Join"
@@ -863,7 +947,9 @@ describe("HTTP API", () => {
         Action: "lambda:InvokeFunction",
         FunctionName: fnArn(fn),
         Principal: "apigateway.amazonaws.com",
-        SourceArn: Match.objectLike({ "Fn::Join": ["", Match.arrayWith([`/*/*${key.split(" ")[1]}`])] }),
+        SourceArn: {
+          "Fn::Join": ["", Match.arrayWith([apiRef(), `/*/*${key.split(" ")[1]}`])],
+        },
       });
     },
   );
@@ -899,7 +985,7 @@ describe("HTTP API", () => {
 
   it("outputs the API's URL", () => {
     const outputs = Object.values(main.template.findOutputs("*")).filter((o) =>
-      JSON.stringify(o).includes(".execute-api."),
+      JSON.stringify(o).includes(JSON.stringify(apiRef())),
     );
     expect(outputs).toEqual([
       expect.objectContaining({
@@ -914,11 +1000,15 @@ describe("HTTP API", () => {
 describe("environment variables", () => {
   it.each(functionNames)("%s has a variable for each resource it reads and none for the rest", (name) => {
     const needs = needsOf(name);
+    const gate = gateNeedsOf(name);
     const expected = new Set<string>([
       ...(needs.promotionTable ? [envNames.promotionTable] : []),
       ...(needs.idempotencyTable ? [envNames.idempotencyTable] : []),
       ...(needs.cluster ? [envNames.eksClusterName] : []),
       ...(needs.startsWorkflows ?? []).map((wf) => stateMachineArnEnv[wf]),
+      ...(gate.approvalTable ? [envNames.approvalTable] : []),
+      ...(gate.freezeTable ? [envNames.freezeTable] : []),
+      ...(gate.approvalPagesUrl ? [envNames.approvalPagesUrl] : []),
       ...((functions[name] as FunctionDefinition).publishesEvents ? [envNames.eventBusName] : []),
     ]);
     const switchyardVariables = Object.keys(fnVariables(name)).filter(
@@ -962,22 +1052,457 @@ describe("alarms", () => {
 
   it.each(
     (Object.keys(workflows) as WorkflowName[]).flatMap((name) =>
-      ["ExecutionsFailed", "ExecutionsTimedOut"].map((metric) => [name, metric] as const),
+      ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"].map(
+        (metric) => [name, metric] as const,
+      ),
     ),
-  )("alarms on %s's %s", (name, metric) => {
-    const dimension = {
-      Name: "StateMachineArn",
-      Value: { Ref: logicalId(main.stack, main.stack.workflows.get(name)) },
-    };
-    expect(alarmOn(metric, dimension)).toEqual([
+  )("alarms on %s's %s at the first one in five minutes, with no action of its own", (name, metric) => {
+    const dimension = { Name: "StateMachineArn", Value: machineRef(name) };
+    const alarms = alarmOn(metric, dimension);
+    expect(alarms).toEqual([
       expect.objectContaining({
+        AlarmName: `Switchyard-${workflows[name].id}-${metric}`,
+        AlarmDescription: expect.stringContaining(`An execution of the ${workflows[name].id} workflow`),
         Namespace: "AWS/States",
         Statistic: "Sum",
+        Period: 300,
         ComparisonOperator: "GreaterThanThreshold",
         Threshold: 0,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
         TreatMissingData: "notBreaching",
       }),
     ]);
+    // Incident escalation takes CloudWatch's "Alarm State Change" events from EventBridge instead.
+    expect(alarms[0]).not.toHaveProperty("AlarmActions");
+  });
+
+  it.each([
+    ["ExecutionsFailed", "failed"],
+    ["ExecutionsTimedOut", "TimeoutSeconds"],
+    ["ExecutionsAborted", "StopExecution"],
+  ])("says what production-sync's %s alarm means", (metric, words) => {
+    const [alarm] = alarmOn(metric, { Name: "StateMachineArn", Value: machineRef("production-sync") });
+    expect(alarm?.AlarmDescription).toEqual(expect.stringContaining(words));
+    expect(alarm?.AlarmDescription).toEqual(
+      expect.stringContaining(workflows["production-sync"].description),
+    );
+  });
+});
+
+describe("approval gate", () => {
+  const gate = () => main.stack.approvalGate;
+  const resources = main.template.toJSON().Resources;
+  const tableOf = (table: { node: { defaultChild?: unknown } }) => resources[logicalId(main.stack, table)];
+  const keySchema = (hash: string, range?: string) => [
+    { AttributeName: hash, KeyType: "HASH" },
+    ...(range ? [{ AttributeName: range, KeyType: "RANGE" }] : []),
+  ];
+  const stringAttributes = (...names: string[]) =>
+    names.map((AttributeName) => ({ AttributeName, AttributeType: "S" }));
+  const common = {
+    BillingMode: "PAY_PER_REQUEST",
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    SSESpecification: { SSEEnabled: true },
+  };
+  const arnOf = (resource: { node: { defaultChild?: unknown } }) => ({
+    "Fn::GetAtt": [logicalId(main.stack, resource), "Arn"],
+  });
+  const rdsArn = (resource: string) => ({
+    "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:rds:eu-west-1:123456789012:${resource}`]],
+  });
+
+  describe("tables", () => {
+    it("keys the approval table as the store expects, expires items by TTL, and projects no task token", () => {
+      const keys = approvalTableKeys;
+      const table = tableOf(gate().tables.approvals);
+      expect(table.Properties).toMatchObject({
+        ...common,
+        KeySchema: keySchema(keys.partitionKey),
+        TimeToLiveSpecification: { AttributeName: keys.timeToLive, Enabled: true },
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: keys.byStateIndex.indexName,
+            KeySchema: keySchema(keys.byStateIndex.partitionKey, keys.byStateIndex.sortKey),
+            Projection: {
+              ProjectionType: "INCLUDE",
+              NonKeyAttributes: [...keys.byStateIndex.nonKeyAttributes],
+            },
+          },
+          {
+            IndexName: keys.byPromotionIndex.indexName,
+            KeySchema: keySchema(keys.byPromotionIndex.partitionKey, keys.byPromotionIndex.sortKey),
+            Projection: { ProjectionType: "KEYS_ONLY" },
+          },
+        ],
+      });
+      expect(table.Properties.AttributeDefinitions).toEqual(
+        expect.arrayContaining(
+          stringAttributes(
+            keys.partitionKey,
+            keys.byStateIndex.partitionKey,
+            keys.byPromotionIndex.partitionKey,
+            keys.byStateIndex.sortKey,
+          ),
+        ),
+      );
+      expect(JSON.stringify(table.Properties.GlobalSecondaryIndexes)).not.toContain("taskToken");
+    });
+
+    it("keys the freeze table on service and id", () => {
+      expect(tableOf(gate().tables.freezes).Properties).toEqual({
+        ...common,
+        KeySchema: keySchema(freezeTableKeys.partitionKey, freezeTableKeys.sortKey),
+        AttributeDefinitions: stringAttributes(freezeTableKeys.partitionKey, freezeTableKeys.sortKey),
+      });
+    });
+
+    it("retains both tables when the stack or the resource goes", () => {
+      for (const table of [gate().tables.approvals, gate().tables.freezes]) {
+        expect(tableOf(table)).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+      }
+    });
+
+    it.each(functionNames)("%s gets exactly its approval-table access and the table's name", (name) => {
+      const access = gateNeedsOf(name).approvalTable;
+      const table = arnOf(gate().tables.approvals);
+      const index = (indexName: string) => ({ "Fn::Join": ["", [table, `/index/${indexName}`]] });
+      const statements = fnStatementsFor(name, "dynamodb:").filter((s) =>
+        JSON.stringify(s.Resource).includes(logicalId(main.stack, gate().tables.approvals)),
+      );
+      const read = expect.objectContaining({
+        Action: [...approvalTableActions.read],
+        Resource: [
+          table,
+          index(approvalTableKeys.byStateIndex.indexName),
+          index(approvalTableKeys.byPromotionIndex.indexName),
+        ],
+      });
+      const write = expect.objectContaining({ Action: [...approvalTableActions.write], Resource: table });
+      expect(statements).toEqual(access === undefined ? [] : access === "read" ? [read] : [read, write]);
+      expect(fnVariables(name)[envNames.approvalTable]).toEqual(
+        access ? { Ref: logicalId(main.stack, gate().tables.approvals) } : undefined,
+      );
+    });
+
+    it.each(functionNames)("%s gets exactly its freeze-table access and the table's name", (name) => {
+      const access = gateNeedsOf(name).freezeTable;
+      const table = arnOf(gate().tables.freezes);
+      const statements = fnStatementsFor(name, "dynamodb:").filter((s) =>
+        JSON.stringify(s.Resource).includes(logicalId(main.stack, gate().tables.freezes)),
+      );
+      const read = expect.objectContaining({ Action: [...freezeTableActions.read], Resource: table });
+      const write = expect.objectContaining({ Action: [...freezeTableActions.write], Resource: table });
+      expect(statements).toEqual(access === undefined ? [] : access === "read" ? [read] : [read, write]);
+      expect(fnVariables(name)[envNames.freezeTable]).toEqual(
+        access ? { Ref: logicalId(main.stack, gate().tables.freezes) } : undefined,
+      );
+    });
+  });
+
+  describe("link key", () => {
+    it("creates the link key under its configured name as 64 generated hex digits", () => {
+      const { id, properties } = only(main.template, "AWS::SecretsManager::Secret", {
+        Name: config.approvals.linkKeySecret,
+      });
+      expect(id).toBe(logicalId(main.stack, gate().linkKey));
+      expect(properties.GenerateSecretString).toEqual({
+        PasswordLength: 64,
+        ExcludePunctuation: true,
+        ExcludeUppercase: true,
+        ExcludeCharacters: "ghijklmnopqrstuvwxyz",
+      });
+      expect(properties).not.toHaveProperty("SecretString");
+    });
+
+    it("lets exactly request-approval and approvals read it", () => {
+      const ref = { Ref: logicalId(main.stack, gate().linkKey) };
+      const readers = functionNames.filter((name) =>
+        fnStatementsFor(name, "secretsmanager:").some(
+          (s) => JSON.stringify(s.Resource) === JSON.stringify(ref),
+        ),
+      );
+      expect(readers.sort()).toEqual(["approvals", "request-approval"]);
+      for (const name of readers) {
+        const linkKeyStatements = fnStatementsFor(name, "secretsmanager:").filter(
+          (s) => JSON.stringify(s.Resource) === JSON.stringify(ref),
+        );
+        expect(linkKeyStatements).toEqual([
+          expect.objectContaining({
+            Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            Resource: ref,
+          }),
+        ]);
+      }
+    });
+  });
+
+  describe("e-mail", () => {
+    const identityArn = () => ({
+      "Fn::Join": [
+        "",
+        [
+          "arn:",
+          { Ref: "AWS::Partition" },
+          ":ses:eu-west-1:123456789012:identity/",
+          { Ref: logicalId(main.stack, gate().sender!) },
+        ],
+      ],
+    });
+
+    it("creates an SES identity for the configured sender and names it in an output", () => {
+      const { id } = only(main.template, "AWS::SES::EmailIdentity", { EmailIdentity: testSender });
+      expect(id).toBe(logicalId(main.stack, gate().sender!));
+      expect(Object.values(main.template.findOutputs("*", { Value: testSender }))).toEqual([
+        expect.objectContaining({ Description: expect.stringContaining("verification link") }),
+      ]);
+    });
+
+    it.each(functionNames)(
+      "%s may send e-mail only if it requests approvals, and only from the sender",
+      (name) => {
+        expect(fnStatementsFor(name, "ses:")).toEqual(
+          gateNeedsOf(name).sendsMail
+            ? [
+                expect.objectContaining({
+                  Action: ["ses:SendEmail", "ses:SendRawEmail"],
+                  Resource: identityArn(),
+                }),
+              ]
+            : [],
+        );
+      },
+    );
+
+    it("refuses to synthesize a gated environment with the local default sender, saying what to set", () => {
+      const file = writeConfig(withSender(undefined));
+      let caught: unknown;
+      try {
+        buildStack(undefined, { configFile: file });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      expect((caught as Error).message).toBe(
+        `Invalid configuration in ${file}: approvals.sender is "switchyard@localhost", which SES cannot verify, ` +
+          `but environment "production" needs approval e-mails: set approvals.sender to an address you can ` +
+          "receive mail at (SES sends it a verification link when the stack deploys)",
+      );
+    });
+
+    it("creates no identity and grants no SES access when no environment is gated", () => {
+      const ungated = buildStack(undefined, {
+        configFile: writeConfig((document) => {
+          withSender(undefined)(document);
+          for (const env of document.environments as { approval: unknown }[]) env.approval = "none";
+        }),
+      });
+      expect(ungated.stack.approvalGate.sender).toBeUndefined();
+      ungated.template.resourceCountIs("AWS::SES::EmailIdentity", 0);
+      expect(JSON.stringify(ungated.template.findResources("AWS::IAM::Policy"))).not.toContain("ses:");
+      for (const pack of compliancePacks()) expect(pack.validateScope(ungated.stack).violations).toEqual([]);
+    });
+  });
+
+  describe("answering approvals", () => {
+    const answers = (name: FunctionName) =>
+      fnStatementsFor(name, "states:").filter(
+        (s) =>
+          actionsOf(s).includes("states:SendTaskSuccess") &&
+          JSON.stringify(s.Resource) !== JSON.stringify(machineRef("promote-image")),
+      );
+
+    it.each(functionNames.filter((name) => !queueNames.some((q) => queues[q].consumer === name)))(
+      "%s may answer only if it decides approvals, and only the production-sync state machine",
+      (name) => {
+        expect(answers(name)).toEqual(
+          gateNeedsOf(name).answersApprovals
+            ? [
+                expect.objectContaining({
+                  Action: ["states:SendTaskSuccess", "states:SendTaskFailure"],
+                  Resource: machineRef("production-sync"),
+                }),
+              ]
+            : [],
+        );
+      },
+    );
+
+    it("grants request-approval its answers outside its default policy, which the workflow depends on", () => {
+      const fn = main.stack.functions.get("request-approval");
+      const defaultPolicy = logicalId(
+        main.stack,
+        fn.role!.node.findChild("DefaultPolicy") as unknown as { node: { defaultChild?: unknown } },
+      );
+      const holders = Object.entries(
+        main.template.findResources("AWS::IAM::Policy", {
+          Properties: { Roles: [{ Ref: fnRoleId("request-approval") }] },
+        }),
+      )
+        .filter(([, policy]) => JSON.stringify(policy).includes("states:SendTaskSuccess"))
+        .map(([id]) => id);
+      expect(holders).toHaveLength(1);
+      expect(holders).not.toContain(defaultPolicy);
+    });
+  });
+
+  describe("approval pages API", () => {
+    const pagesRef = () => ({ Ref: logicalId(main.stack, gate().pages.api) });
+    const mainRef = () => ({ Ref: logicalId(main.stack, main.stack.api.api) });
+    const pagesRoutes = functionNames.flatMap(
+      (name) =>
+        (functions[name] as FunctionDefinition).http
+          ?.filter((route) => route.pages)
+          .map((route) => [routeKey(route), name, route] as const) ?? [],
+    );
+
+    it("serves exactly the routes marked pages, approvals' page and decision among them", () => {
+      const deployed = Object.values(
+        main.template.findResources("AWS::ApiGatewayV2::Route", { Properties: { ApiId: pagesRef() } }),
+      ).map((r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey);
+      expect(deployed.sort()).toEqual(pagesRoutes.map(([key]) => key).sort());
+      expect(deployed).toEqual(
+        expect.arrayContaining(["GET /approvals/{id}", "POST /approvals/{id}/decision"]),
+      );
+    });
+
+    it.each(pagesRoutes)(
+      "%s reaches %s without IAM on the pages API and with IAM on the main API",
+      (key, fn, route) => {
+        const pages = only(main.template, "AWS::ApiGatewayV2::Route", { RouteKey: key, ApiId: pagesRef() });
+        expect(pages.properties.AuthorizationType).toBe("NONE");
+        const viaMain = only(main.template, "AWS::ApiGatewayV2::Route", { RouteKey: key, ApiId: mainRef() });
+        expect(viaMain.properties.AuthorizationType).toBe("AWS_IAM");
+        const integrationId = (
+          pages.properties.Target as { "Fn::Join": [string, [string, { Ref: string }]] }
+        )["Fn::Join"][1][1].Ref;
+        expect(resources[integrationId].Properties).toEqual({
+          ApiId: pagesRef(),
+          IntegrationType: "AWS_PROXY",
+          IntegrationUri: fnArn(fn),
+          PayloadFormatVersion: "2.0",
+        });
+        main.template.hasResourceProperties("AWS::Lambda::Permission", {
+          Action: "lambda:InvokeFunction",
+          FunctionName: fnArn(fn),
+          Principal: "apigateway.amazonaws.com",
+          SourceArn: { "Fn::Join": ["", Match.arrayWith([pagesRef(), `/*/*${route.path}`])] },
+        });
+        expect(pagesRouteReason(route)).toContain(
+          route.method === "GET" ? "changes nothing" : "only for the approver the token names",
+        );
+      },
+    );
+
+    it("leaves no route unauthenticated but the public and the pages routes", () => {
+      const open = Object.values(
+        main.template.findResources("AWS::ApiGatewayV2::Route", {
+          Properties: { AuthorizationType: "NONE" },
+        }),
+      ).map((r) => {
+        const { RouteKey, ApiId } = (r as { Properties: { RouteKey: string; ApiId: unknown } }).Properties;
+        return `${JSON.stringify(ApiId) === JSON.stringify(pagesRef()) ? "pages" : "main"} ${RouteKey}`;
+      });
+      expect(open.sort()).toEqual(
+        [
+          ...[...publicRoutes.keys()].map((k) => `main ${k}`),
+          ...pagesRoutes.map(([k]) => `pages ${k}`),
+        ].sort(),
+      );
+    });
+
+    it("throttles its stage tighter than the main API and logs it in the same format", () => {
+      const pagesStage = only(main.template, "AWS::ApiGatewayV2::Stage", { ApiId: pagesRef() }).properties;
+      const mainStage = only(main.template, "AWS::ApiGatewayV2::Stage", { ApiId: mainRef() }).properties;
+      expect(pagesStage).toMatchObject({
+        StageName: "$default",
+        AutoDeploy: true,
+        DefaultRouteSettings: {
+          ThrottlingRateLimit: pagesThrottleRateLimitPerSecond,
+          ThrottlingBurstLimit: pagesThrottleBurstLimit,
+        },
+      });
+      expect(pagesThrottleRateLimitPerSecond).toBeLessThan(throttleRateLimitPerSecond);
+      const logs = pagesStage.AccessLogSettings as {
+        DestinationArn: { "Fn::GetAtt": [string, string] };
+        Format: string;
+      };
+      expect(logs.Format).toBe((mainStage.AccessLogSettings as { Format: string }).Format);
+      // Approval links carry their token in the query string; the access log must not.
+      expect(logs.Format).not.toMatch(/\$context\.(path|querystring)|rawQueryString/i);
+      expect(resources[logs.DestinationArn["Fn::GetAtt"][0]].Properties).toEqual({
+        RetentionInDays: ninetyDays,
+      });
+    });
+
+    const pagesUrl = () => ({
+      "Fn::Join": ["", ["https://", pagesRef(), ".execute-api.eu-west-1.", { Ref: "AWS::URLSuffix" }, "/"]],
+    });
+
+    it("outputs the pages API's URL", () => {
+      expect(Object.values(main.template.findOutputs("*", { Value: pagesUrl() }))).toEqual([
+        expect.objectContaining({ Description: expect.stringContaining("approval pages") }),
+      ]);
+    });
+
+    it.each(functionNames)("%s knows the pages URL only if it e-mails approval links", (name) => {
+      expect(fnVariables(name)[envNames.approvalPagesUrl]).toEqual(
+        gateNeedsOf(name).approvalPagesUrl ? pagesUrl() : undefined,
+      );
+    });
+
+    it("tells request-approval the pages URL", () => {
+      expect(fnVariables("request-approval")[envNames.approvalPagesUrl]).toEqual(pagesUrl());
+    });
+  });
+
+  describe("database snapshots", () => {
+    it("lets snapshot-before-change snapshot only opted-in databases, under Switchyard's names and tags", () => {
+      expect(fnStatementsFor("snapshot-before-change", "rds:")).toEqual([
+        {
+          Effect: "Allow",
+          Action: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"],
+          Resource: [rdsArn("db:*"), rdsArn("cluster:*")],
+          Condition: { StringEquals: { "aws:ResourceTag/switchyard:backup": "true" } },
+        },
+        {
+          Effect: "Allow",
+          Action: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"],
+          Resource: [rdsArn("snapshot:switchyard-*"), rdsArn("cluster-snapshot:switchyard-*")],
+          Condition: {
+            StringEquals: { "aws:RequestTag/switchyard:created-by": "switchyard" },
+            "ForAllValues:StringEquals": {
+              "aws:TagKeys": ["switchyard:created-by", "switchyard:reason", "switchyard:promotion-id"],
+            },
+          },
+        },
+        {
+          Effect: "Allow",
+          Action: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"],
+          Resource: "*",
+        },
+      ]);
+    });
+
+    it.each(functionNames)("%s has RDS access only if it takes snapshots", (name) => {
+      expect(fnStatementsFor(name, "rds:").length > 0).toBe(gateNeedsOf(name).databaseSnapshots === true);
+    });
+
+    it("matches the names and tags the snapshot service gives", () => {
+      const name = snapshotName("Orders_DB", "pre-change", new Date("2026-05-01T12:00:00Z"));
+      expect(name.startsWith(snapshotNamePattern.replace(/\*$/, ""))).toBe(true);
+      const tags = snapshotTags({ reason: "pre-change", promotionId: "9f1c2d3e" });
+      expect(tags[snapshotTagKeys.createdBy]).toBe(snapshotCreator);
+      expect(Object.values(snapshotTagKeys)).toEqual(expect.arrayContaining(Object.keys(tags)));
+    });
+
+    it("tells database owners the tag that opts a database in", () => {
+      expect(
+        Object.values(
+          main.template.findOutputs("*", { Value: `${backupOptInTag.key}=${backupOptInTag.value}` }),
+        ),
+      ).toEqual([expect.objectContaining({ Description: expect.stringContaining("RDS DB instance") })]);
+    });
   });
 });
 
@@ -1079,6 +1604,30 @@ describe("registry checks at synth", () => {
     expect(() => buildStack({ functions: { ...functions, "ingest-github-webhook": webhook } })).toThrow(
       /makes "POST \/webhooks\/github" public, but no function serves it/,
     );
+  });
+
+  it("fails when a function that cannot check link tokens serves an approval page", () => {
+    const unchecked = {
+      ...functions,
+      "get-promotions": {
+        ...functions["get-promotions"],
+        http: [{ method: "GET", path: "/promotions/{id}", pages: true }],
+      },
+    } as Record<string, FunctionDefinition>;
+    expect(() => buildStack({ functions: unchecked })).toThrow(
+      /Function "get-promotions" serves "GET \/promotions\/\{id\}" as an approval page, but it has no link key/,
+    );
+  });
+
+  it("fails on an approval page a browser form cannot send", () => {
+    const deleting = {
+      ...functions,
+      approvals: {
+        ...functions.approvals,
+        http: [{ method: "DELETE", path: "/approvals/{id}", pages: true }],
+      },
+    } as Record<string, FunctionDefinition>;
+    expect(() => buildStack({ functions: deleting })).toThrow(/a browser form can only GET or POST/);
   });
 
   it("fails on a route two functions serve", () => {

@@ -11,6 +11,7 @@ export interface TestService {
   name: string;
   repository?: string;
   github?: string;
+  database?: string;
   policy: Record<string, unknown>;
 }
 
@@ -19,9 +20,12 @@ export const writeConfig = (
   services: readonly TestService[],
   options: {
     syncDelaySeconds?: number;
-    degraded?: string[];
+    degraded?: (string | { service: string; tag?: string; digest?: string; environment?: string })[];
     syncTimeoutMinutes?: number;
     pollIntervalSeconds?: number;
+    /** The production environment's approval gate. */
+    approval?: { approvers: string[]; minApprovals?: number; timeoutHours?: number };
+    freeze?: { action: "wait" | "fail"; pollIntervalSeconds?: number; maxWaitHours?: number };
   } = {},
 ): string => {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-config-"));
@@ -32,6 +36,7 @@ export const writeConfig = (
     promotion: {
       syncTimeoutMinutes: options.syncTimeoutMinutes ?? 1,
       pollIntervalSeconds: options.pollIntervalSeconds ?? 0,
+      ...(options.freeze ? { freeze: { pollIntervalSeconds: 1, ...options.freeze } } : {}),
     },
     local: { argo: { syncDelaySeconds: options.syncDelaySeconds ?? 0, degraded: options.degraded ?? [] } },
     environments: [
@@ -42,7 +47,11 @@ export const writeConfig = (
       },
       {
         name: "production",
-        approval: { approvers: ["a@example.com", "b@example.com"], minApprovals: 1, timeoutHours: 24 },
+        approval: {
+          approvers: options.approval?.approvers ?? ["a@example.com", "b@example.com"],
+          minApprovals: options.approval?.minApprovals ?? 1,
+          timeoutHours: options.approval?.timeoutHours ?? 24,
+        },
         argocd: { namespace: "argocd", application: "{service}-production" },
       },
     ],
@@ -50,6 +59,7 @@ export const writeConfig = (
       name: s.name,
       repository: s.repository ?? s.name,
       ...(s.github ? { github: s.github } : {}),
+      ...(s.database ? { database: s.database } : {}),
       policy: s.policy,
       values: `envs/{environment}/${s.name}/values.yaml`,
     })),

@@ -1,24 +1,37 @@
-// The HTTP API for other tools: POST /promotions, GET /promotions[/{id}], GET /environments, through the HTTP stack.
+// The HTTP API for other tools: promotions, environments, approvals, freezes and quarantine, through the HTTP stack.
 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { beforeEach, describe, expect, it } from "vitest";
+import { approvalId } from "../../functions/core/approvals.ts";
 import { configSchema } from "../../functions/core/config.ts";
 import { TransientError } from "../../functions/core/errors.ts";
+import { signLinkToken } from "../../functions/core/link-token.ts";
 import type {
+  ApprovalRecord,
   DeploymentRecord,
+  DomainEvent,
   PromotionRecord,
   PromotionStore,
+  WorkflowCallbacks,
   WorkflowStarter,
 } from "../../functions/core/ports.ts";
-import { promoteImageInputSchema } from "../../functions/core/promotion-input.ts";
+import { productionSyncInputSchema, promoteImageInputSchema } from "../../functions/core/promotion-input.ts";
+import { type ApprovalsApiDeps, makeApprovalsApi } from "../../functions/handlers/approvals.ts";
+import { freezesRequest, makeFreezes } from "../../functions/handlers/freezes.ts";
 import {
   defaultPromotionListLimit,
   getPromotionsRequest,
   makeGetPromotions,
 } from "../../functions/handlers/get-promotions.ts";
 import { makeListEnvironments } from "../../functions/handlers/list-environments.ts";
+import { makeQuarantine, quarantineRequest } from "../../functions/handlers/quarantine.ts";
 import { makeStartPromotion, startPromotionRequest } from "../../functions/handlers/start-promotion.ts";
 import { withHttpStack } from "../../functions/wiring/http.ts";
+import { SqliteApprovalStore } from "../../local/adapters/sqlite-approval-store.ts";
+import { SqliteFreezeStore } from "../../local/adapters/sqlite-freeze-store.ts";
+import { SqlitePromotionStore } from "../../local/adapters/sqlite-promotion-store.ts";
+import { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
+import { openDatabase } from "../../local/db.ts";
 import { toApiGatewayEvent } from "../../local/http/apigw.ts";
 
 const config = configSchema.parse({
@@ -70,7 +83,7 @@ const lambdaContext: Context = {
 };
 
 interface Call {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   route: string;
   path?: string;
   params?: Record<string, string>;
@@ -184,7 +197,7 @@ describe("POST /promotions (start-promotion)", () => {
 
   it("starts promote-image with the normalised input, named by the promotion id, and answers 202 with Location", async () => {
     const answer = await post(
-      { service: "checkout", environment: "production", tag: "1.4.0", digest },
+      { service: "checkout", environment: "staging", tag: "1.4.0", digest },
       { iamUserArn: userArn },
     );
 
@@ -198,13 +211,37 @@ describe("POST /promotions (start-promotion)", () => {
         input: {
           promotionId,
           trigger: { kind: "api", eventId: promotionId, requestedBy: userArn },
-          environment: "production",
+          environment: "staging",
           services: ["checkout"],
           image: { repository: "shop/checkout", tag: "1.4.0", digest, pushedAt: "2026-05-01T12:00:00.000Z" },
         },
       },
     ]);
     expect(promoteImageInputSchema.safeParse(workflows.calls[0]?.input).success).toBe(true);
+  });
+
+  it("starts production-sync for an environment with an approval gate, the caller as requester", async () => {
+    const answer = await post(
+      { service: "checkout", environment: "production", tag: "1.4.0", digest },
+      { iamUserArn: userArn },
+    );
+
+    expect(answer.statusCode).toBe(202);
+    expect(answer.body).toEqual({ promotionId, executionArn, status: "Pending" });
+    expect(workflows.calls).toEqual([
+      {
+        workflow: "production-sync",
+        name: promotionId,
+        input: {
+          promotionId,
+          service: "checkout",
+          environment: "production",
+          trigger: { kind: "api", eventId: promotionId, requestedBy: userArn },
+          image: { repository: "shop/checkout", tag: "1.4.0", digest, pushedAt: "2026-05-01T12:00:00.000Z" },
+        },
+      },
+    ]);
+    expect(productionSyncInputSchema.safeParse(workflows.calls[0]?.input).success).toBe(true);
   });
 
   it.each([
@@ -468,4 +505,545 @@ describe("GET /environments (list-environments)", () => {
       ],
     });
   });
+});
+
+class FakeCallbacks implements WorkflowCallbacks {
+  readonly successes: { taskToken: string; output: unknown }[] = [];
+  /** The error SendTaskSuccess fails with, by Step Functions' name. */
+  failWith: string | undefined;
+
+  async sendTaskSuccess(taskToken: string, output: unknown): Promise<void> {
+    if (this.failWith) throw Object.assign(new Error(this.failWith), { name: this.failWith });
+    this.successes.push({ taskToken, output });
+  }
+
+  async sendTaskFailure(): Promise<void> {
+    throw new Error("not expected: a decision never fails the task");
+  }
+}
+
+describe("/approvals (approvals)", () => {
+  const gatedPromotionId = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+  const id = approvalId(gatedPromotionId);
+  const unknownId = "0f9e8d7c-6b5a-5493-8271-605f4e3d2c1b";
+  const taskToken = "AQCEAAAAKgAAAAMAAAAA-task-token-never-to-be-shown-9d8c7b";
+  const linkKey = "c".repeat(64);
+  const expiresAt = "2026-05-02T12:00:00.000Z";
+  const anaToken = signLinkToken(linkKey, { approvalId: id, approver: "ana@example.com", expiresAt });
+  const browser = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+  const json = { accept: "application/json" };
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+
+  let approvals: SqliteApprovalStore;
+  let callbacks: FakeCallbacks;
+  let published: DomainEvent[];
+  let deps: ApprovalsApiDeps;
+
+  const request = (overrides: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+    id,
+    promotionId: gatedPromotionId,
+    service: "checkout",
+    environment: "production",
+    from: { tag: "1.3.0", digest: `sha256:${"cd".repeat(32)}` },
+    to: { repository: "shop/checkout", tag: "1.4.0", digest },
+    requestedBy: "maria@example.com",
+    approvers: ["ana@example.com", "bob@example.com"],
+    minApprovals: 1,
+    requestedAt: "2026-05-01T11:00:00.000Z",
+    expiresAt,
+    decisions: [],
+    state: "pending",
+    version: 1,
+    ...overrides,
+  });
+
+  /** Sends a request and checks what every answer must hold: never the task token. */
+  const send = async (call: Call, options: Partial<ApprovalsApiDeps> = {}) => {
+    const result = await withHttpStack(makeApprovalsApi({ ...deps, ...options }))(
+      apiEvent(call),
+      lambdaContext,
+    );
+    const raw = result.body ?? "";
+    expect(raw).not.toContain(taskToken);
+    return { statusCode: result.statusCode, headers: result.headers ?? {}, raw, json: () => JSON.parse(raw) };
+  };
+  const page = (query = "", headers: Record<string, string> = browser, call: Partial<Call> = {}) =>
+    send({
+      method: "GET",
+      route: "/approvals/{id}",
+      path: `/approvals/${id}`,
+      params: { id },
+      query,
+      headers,
+      ...call,
+    });
+  const decide = (body: string, headers: Record<string, string> = {}, call: Partial<Call> = {}) =>
+    send({
+      method: "POST",
+      route: "/approvals/{id}/decision",
+      path: `/approvals/${id}/decision`,
+      params: { id },
+      body,
+      headers,
+      ...call,
+    });
+
+  beforeEach(async () => {
+    const db = openDatabase(":memory:");
+    approvals = new SqliteApprovalStore({ db });
+    const secrets = new SqliteSecretStore({ db, clock });
+    await secrets.createSecret({ name: "switchyard/approval-link-key", secretString: linkKey });
+    callbacks = new FakeCallbacks();
+    published = [];
+    const promotions = new SqlitePromotionStore({ db, clock });
+    // The promotion waiting for the request: a closing vote records its outcome there.
+    await promotions.createPromotion({
+      id: gatedPromotionId,
+      service: "checkout",
+      environment: "production",
+      image: { repository: "shop/checkout", tag: "1.4.0", digest, pushedAt: "2026-05-01T10:00:00.000Z" },
+      phase: "WaitingForApproval",
+      reasons: ["waiting for approval"],
+      trigger: { kind: "api", eventId: gatedPromotionId, requestedBy: "maria@example.com" },
+      createdAt: "2026-05-01T11:00:00.000Z",
+      updatedAt: "2026-05-01T11:00:00.000Z",
+    });
+    deps = {
+      config,
+      approvals,
+      promotions,
+      callbacks,
+      publisher: {
+        publish: async (events) => {
+          published.push(...events);
+        },
+      },
+      clock,
+      secrets,
+      anonymousCanRead: true,
+      approverForToken: async (token) => (token === "ana-local-token" ? "ana@example.com" : undefined),
+    };
+    await approvals.create(request(), taskToken);
+  });
+
+  it("lists requests filtered by status, without task tokens", async () => {
+    const closedId = approvalId("another-promotion");
+    await approvals.create(
+      request({ id: closedId, promotionId: "another-promotion", state: "approved" }),
+      "another-task-token",
+    );
+
+    const pending = await send({ method: "GET", route: "/approvals", query: "status=pending" });
+    const all = await send({ method: "GET", route: "/approvals" });
+
+    expect(pending.statusCode).toBe(200);
+    expect(pending.json().map((r: ApprovalRecord) => r.id)).toEqual([id]);
+    expect(
+      all
+        .json()
+        .map((r: ApprovalRecord) => r.id)
+        .sort(),
+    ).toEqual([closedId, id].sort());
+    expect(all.raw).not.toContain("another-task-token");
+  });
+
+  it("answers 400 to an unknown status", async () => {
+    const answer = await send({ method: "GET", route: "/approvals", query: "status=open" });
+
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json()).toEqual({
+      error: "ValidationError",
+      message: expect.stringContaining("expected one of pending, approved, rejected, expired"),
+    });
+  });
+
+  it("answers the request as JSON to a client that asks for JSON", async () => {
+    const answer = await page("", json);
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers["content-type"]).toBe("application/json");
+    expect(answer.json()).toEqual(request());
+  });
+
+  it("answers a browser with the read-only page when it brings no link token", async () => {
+    const answer = await page();
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(answer.raw).toContain("<!doctype html>");
+    expect(answer.raw).not.toContain("<form");
+  });
+
+  it("shows the decision form only with a valid link token, as the approver it names", async () => {
+    const answer = await page(`token=${encodeURIComponent(anaToken)}`);
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.raw).toContain(`<form method="post" action="/approvals/${id}/decision">`);
+    expect(answer.raw).toContain("ana@example.com");
+  });
+
+  it.each([
+    ["an id nothing has", unknownId],
+    ["an id that is not a UUID", "not-an-approval"],
+    ["an id made to inject markup", "<script>alert(1)</script>"],
+  ])("answers a 404 page for %s", async (_, approval) => {
+    const answer = await page("", browser, { path: `/approvals/${approval}`, params: { id: approval } });
+
+    expect(answer.statusCode).toBe(404);
+    expect(answer.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(answer.raw).toContain("Approval not found");
+    expect(answer.raw).not.toContain("<script");
+  });
+
+  it("answers 404 as JSON to a client that asks for JSON", async () => {
+    const answer = await page("", json, { path: `/approvals/${unknownId}`, params: { id: unknownId } });
+
+    expect(answer.statusCode).toBe(404);
+    expect(answer.json()).toMatchObject({ error: "NotFound" });
+  });
+
+  it.each([
+    [
+      "signed with another key",
+      signLinkToken("d".repeat(64), { approvalId: id, approver: "ana@example.com", expiresAt }),
+    ],
+    [
+      "made for another approval",
+      signLinkToken(linkKey, { approvalId: unknownId, approver: "ana@example.com", expiresAt }),
+    ],
+    [
+      "made for someone who is not an approver",
+      signLinkToken(linkKey, { approvalId: id, approver: "eve@example.com", expiresAt }),
+    ],
+    ["that is not a token at all", "garbage"],
+  ])("answers a 403 page, without a form, to a link token %s", async (_, token) => {
+    const answer = await page(`token=${encodeURIComponent(token)}`);
+
+    expect(answer.statusCode).toBe(403);
+    expect(answer.raw).toContain("This link is not valid");
+    expect(answer.raw).not.toContain("<form");
+  });
+
+  it("changes nothing on GET, however often a link is opened", async () => {
+    await send({ method: "GET", route: "/approvals" });
+    await page("", json);
+    await page();
+    await page(`token=${encodeURIComponent(anaToken)}`);
+    await page(`token=${encodeURIComponent(anaToken)}`);
+
+    expect(await approvals.get(id)).toEqual(request());
+    expect(callbacks.successes).toEqual([]);
+    expect(published).toEqual([]);
+  });
+
+  it("records a decision posted by the page's form with the link token, and answers a page", async () => {
+    const body = new URLSearchParams({ token: anaToken, comment: "", decision: "approve" }).toString();
+
+    const answer = await decide(body, form);
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(answer.raw).toContain("Approved");
+    expect(await approvals.get(id)).toMatchObject({
+      state: "approved",
+      version: 2,
+      decisions: [{ approver: "ana@example.com", decision: "approve", channel: "email" }],
+    });
+    expect(callbacks.successes).toEqual([
+      { taskToken, output: expect.objectContaining({ approvalId: id, decision: "approved" }) },
+    ]);
+    expect(published.map((e) => e.detailType)).toEqual(["Approval Decided"]);
+  });
+
+  it.each([
+    ["the API", {}, "api"],
+    ["the CLI", { "user-agent": "switchyard-cli/0.1.0" }, "cli"],
+  ])(
+    "records a decision by the IAM caller through %s, named by the ARN's last segment",
+    async (_, headers, channel) => {
+      const answer = await decide(JSON.stringify({ decision: "reject", comment: "not today" }), headers, {
+        iamUserArn: "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployers_1a2b/Bob@Example.com",
+      });
+
+      expect(answer.statusCode).toBe(200);
+      expect(answer.headers["content-type"]).toBe("application/json");
+      expect(answer.json()).toMatchObject({
+        state: "rejected",
+        decisions: [{ approver: "bob@example.com", decision: "reject", comment: "not today", channel }],
+      });
+    },
+  );
+
+  it("records a decision by an approver's local bearer token", async () => {
+    const answer = await decide(JSON.stringify({ decision: "approve" }), {
+      authorization: "Bearer ana-local-token",
+    });
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({
+      state: "approved",
+      decisions: [{ approver: "ana@example.com", channel: "api" }],
+    });
+  });
+
+  it.each([
+    ["no credentials", {}],
+    ["a bearer token that is nobody's", { authorization: "Bearer stolen-token" }],
+  ])("answers 401 to a decision with %s, recording nothing", async (_, headers) => {
+    const answer = await decide(JSON.stringify({ decision: "approve" }), headers);
+
+    expect(answer.statusCode).toBe(401);
+    expect(answer.json()).toMatchObject({ error: "Unauthorized" });
+    expect(await approvals.get(id)).toEqual(request());
+  });
+
+  it("answers 410 and closes the request when the workflow stopped waiting", async () => {
+    callbacks.failWith = "TaskTimedOut";
+
+    const answer = await decide(
+      JSON.stringify({ decision: "approve" }),
+      {},
+      { iamUserArn: "arn:aws:iam::123456789012:user/ana@example.com" },
+    );
+
+    expect(answer.statusCode).toBe(410);
+    expect(answer.json()).toMatchObject({ error: "Gone" });
+    expect((await approvals.get(id))?.state).toBe("expired");
+  });
+
+  describe("on the public approval pages API (anonymousCanRead: false)", () => {
+    const closed = { anonymousCanRead: false };
+
+    it("refuses to show a request without a link token", async () => {
+      const html = await send(
+        {
+          method: "GET",
+          route: "/approvals/{id}",
+          path: `/approvals/${id}`,
+          params: { id },
+          headers: browser,
+        },
+        closed,
+      );
+      const asJson = await send(
+        { method: "GET", route: "/approvals/{id}", path: `/approvals/${id}`, params: { id }, headers: json },
+        closed,
+      );
+      const list = await send({ method: "GET", route: "/approvals" }, closed);
+
+      expect(html.statusCode).toBe(403);
+      expect(html.raw).not.toContain("maria@example.com");
+      expect(asJson.statusCode).toBe(401);
+      expect(list.statusCode).toBe(401);
+    });
+
+    it("shows the request and its form with a valid link token", async () => {
+      const answer = await send(
+        {
+          method: "GET",
+          route: "/approvals/{id}",
+          path: `/approvals/${id}`,
+          params: { id },
+          query: `token=${encodeURIComponent(anaToken)}`,
+          headers: browser,
+        },
+        closed,
+      );
+
+      expect(answer.statusCode).toBe(200);
+      expect(answer.raw).toContain("<form");
+    });
+  });
+});
+
+describe("/freezes (freezes)", () => {
+  let freezes: SqliteFreezeStore;
+  const send = async (call: Call) => {
+    const handler = withHttpStack(makeFreezes({ config, freezes, clock }), freezesRequest);
+    return answerOf(await handler(apiEvent(call), lambdaContext));
+  };
+  const put = (service: string, body: unknown, call: Partial<Call> = {}) =>
+    send({
+      method: "PUT",
+      route: "/freezes/{service}",
+      path: `/freezes/${service}`,
+      params: { service },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      ...call,
+    });
+  const lift = (service: string, query = "") =>
+    send({
+      method: "DELETE",
+      route: "/freezes/{service}",
+      path: `/freezes/${service}`,
+      params: { service },
+      query,
+    });
+
+  beforeEach(() => {
+    freezes = new SqliteFreezeStore({ db: openDatabase(":memory:") });
+  });
+
+  it("sets the manual freeze of a service, naming the IAM caller", async () => {
+    const answer = await put(
+      "checkout",
+      { reason: "black friday", until: "2026-05-02T14:00:00+02:00" },
+      { iamUserArn: userArn },
+    );
+
+    const freeze = {
+      service: "checkout",
+      id: "manual",
+      reason: "black friday",
+      setBy: userArn,
+      setAt: now.toISOString(),
+      until: "2026-05-02T12:00:00.000Z",
+      source: "api",
+    };
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body).toEqual({ ...freeze, active: true });
+    expect(await freezes.list("checkout")).toEqual([freeze]);
+  });
+
+  it("lists every freeze with whether it is in force", async () => {
+    await put("checkout", { reason: "black friday" });
+    await freezes.put({
+      service: "storefront",
+      id: "INC-7",
+      reason: "incident",
+      setBy: "pagerduty",
+      setAt: "2026-04-30T09:00:00.000Z",
+      until: "2026-04-30T10:00:00.000Z",
+      source: "incident",
+    });
+
+    const answer = await send({ method: "GET", route: "/freezes" });
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body).toEqual([
+      expect.objectContaining({ service: "storefront", id: "INC-7", active: false }),
+      expect.objectContaining({ service: "checkout", id: "manual", setBy: "anonymous", active: true }),
+    ]);
+  });
+
+  it("lifts every freeze of a service, or only the one named", async () => {
+    await put("checkout", { reason: "black friday" });
+    const incident = {
+      service: "checkout",
+      reason: "incident",
+      setBy: "pagerduty",
+      setAt: now.toISOString(),
+    };
+    await freezes.put({ ...incident, id: "INC-7", source: "incident" });
+    await freezes.put({ ...incident, id: "INC-8", source: "incident" });
+
+    const one = await lift("checkout", "id=INC-7");
+    const rest = await lift("checkout");
+
+    expect(one.body).toEqual({ service: "checkout", lifted: 1 });
+    expect(rest.body).toEqual({ service: "checkout", lifted: 2 });
+    expect(await freezes.list()).toEqual([]);
+  });
+
+  it.each([
+    ["a missing reason", { until: "2026-05-02T12:00:00Z" }, "body.reason"],
+    ["a blank reason", { reason: "   " }, "body.reason: expected a reason"],
+    [
+      "an until in the past",
+      { reason: "x", until: "2026-05-01T11:59:59Z" },
+      "body.until: 2026-05-01T11:59:59Z is not in the future",
+    ],
+    [
+      "an until without an offset",
+      { reason: "x", until: "2026-05-02T12:00:00" },
+      "body.until: expected an ISO 8601 time with an offset",
+    ],
+    ["an unknown field", { reason: "x", by: "me" }, 'body: Unrecognized key: "by"'],
+    ["a body that is not JSON", "{reason:", "Request body is not valid JSON"],
+  ])("answers 400 to %s and sets nothing", async (_, body, message) => {
+    const answer = await put("checkout", body);
+
+    expect(answer.statusCode).toBe(400);
+    expect(answer.body).toEqual({ error: "ValidationError", message: expect.stringContaining(message) });
+    expect(await freezes.list()).toEqual([]);
+  });
+
+  it.each([
+    ["PUT", () => put("billing", { reason: "x" })],
+    ["DELETE", () => lift("billing")],
+  ])("answers 404 to %s for a service not in switchyard.yaml", async (_, call) => {
+    const answer = await call();
+
+    expect(answer.statusCode).toBe(404);
+    expect(answer.body).toEqual({
+      error: "NotFound",
+      message: 'service "billing" is not in switchyard.yaml; expected one of: checkout, storefront',
+    });
+  });
+});
+
+describe("/quarantine (quarantine)", () => {
+  let promotions: SqlitePromotionStore;
+  const send = async (call: Call) =>
+    answerOf(
+      await withHttpStack(makeQuarantine({ promotions }), quarantineRequest)(apiEvent(call), lambdaContext),
+    );
+  const clear = (service: string, target: string) =>
+    send({
+      method: "DELETE",
+      route: "/quarantine/{service}/{digest}",
+      path: `/quarantine/${service}/${target}`,
+      params: { service, digest: target },
+    });
+
+  beforeEach(async () => {
+    promotions = new SqlitePromotionStore({ db: openDatabase(":memory:"), clock });
+    await promotions.quarantine("checkout", digest, "production went unhealthy on it");
+  });
+
+  it("lists quarantined digests with the rollback's reason", async () => {
+    const answer = await send({ method: "GET", route: "/quarantine" });
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body).toEqual([
+      {
+        service: "checkout",
+        digest,
+        reason: "production went unhealthy on it",
+        quarantinedAt: now.toISOString(),
+      },
+    ]);
+  });
+
+  it("lifts a quarantine, and answers 404 when it is asked again", async () => {
+    const first = await clear("checkout", digest);
+    const again = await clear("checkout", digest);
+
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toEqual({ service: "checkout", digest, cleared: true });
+    expect(await promotions.isQuarantined("checkout", digest)).toBe(false);
+    expect(again.statusCode).toBe(404);
+    expect(again.body).toEqual({ error: "NotFound", message: `${digest} is not quarantined for checkout` });
+  });
+
+  it("answers 404 for a digest quarantined for another service only", async () => {
+    const answer = await clear("storefront", digest);
+
+    expect(answer.statusCode).toBe(404);
+    expect(await promotions.isQuarantined("checkout", digest)).toBe(true);
+  });
+
+  it.each([["sha256:abc"], [`SHA256:${"ab".repeat(32)}`], ["latest"]])(
+    "answers 400 to the malformed digest %s",
+    async (malformed) => {
+      const answer = await clear("checkout", malformed);
+
+      expect(answer.statusCode).toBe(400);
+      expect(answer.body).toEqual({
+        error: "ValidationError",
+        message: expect.stringContaining("path.digest: expected sha256: followed by 64 lowercase hex digits"),
+      });
+      expect(await promotions.isQuarantined("checkout", digest)).toBe(true);
+    },
+  );
 });

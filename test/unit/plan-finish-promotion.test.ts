@@ -3,13 +3,16 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   promotionFailedDetailSchema,
+  promotionRolledBackDetailSchema,
   promotionSucceededDetailSchema,
 } from "../../events/schemas/switchyard.ts";
+import { approvalId } from "../../functions/core/approvals.ts";
 import { readCommitRecords } from "../../functions/core/commit-queue.ts";
 import { finishPromotion } from "../../functions/core/finish-promotion.ts";
 import { planPromotion } from "../../functions/core/plan-promotion.ts";
-import type { DomainEvent } from "../../functions/core/ports.ts";
+import type { ApprovalRecord, DomainEvent } from "../../functions/core/ports.ts";
 import { loadConfig } from "../../functions/wiring/config.ts";
+import { SqliteApprovalStore } from "../../local/adapters/sqlite-approval-store.ts";
 import { SqlitePromotionStore } from "../../local/adapters/sqlite-promotion-store.ts";
 import { openDatabase } from "../../local/db.ts";
 import { digestOf } from "../support/platform.ts";
@@ -134,6 +137,86 @@ describe("finishPromotion", () => {
       expect(published[0]?.detailType).toBe("Promotion Failed");
     },
   );
+
+  it.each([
+    [true, "quarantined"],
+    [false, "not quarantined"],
+  ])(
+    "records RolledBack and publishes a valid Promotion Rolled Back (digest %s: %s)",
+    async (quarantined) => {
+      const promotionId = await planned();
+      if (quarantined) await store.quarantine("checkout", digestOf("1.4.2"), "went unhealthy");
+      await finishPromotion(
+        { store, publisher, clock },
+        {
+          promotionId,
+          outcome: "rolled-back",
+          reason: "Argo CD degraded: health=Degraded",
+          revertRevision: "b".repeat(40),
+        },
+      );
+      expect((await store.getPromotion(promotionId))?.phase).toBe("RolledBack");
+      expect(published.map((e) => e.detailType)).toEqual(["Promotion Rolled Back"]);
+      expect(promotionRolledBackDetailSchema.parse(published[0]?.detail)).toEqual({
+        promotionId,
+        service: "checkout",
+        environment: "staging",
+        repository: "checkout",
+        tag: "1.4.2",
+        digest: digestOf("1.4.2"),
+        triggeringEventId: eventId,
+        revision: "a".repeat(40),
+        revertRevision: "b".repeat(40),
+        rolledBackToTag: "1.0.0",
+        rolledBackToDigest: digestOf("1.0.0"),
+        reason: "Argo CD degraded: health=Degraded",
+        quarantined,
+        rolledBackAt: "2026-11-27T10:00:00.000Z",
+      });
+    },
+  );
+
+  it("names the approval in Promotion Succeeded when the promotion had one", async () => {
+    const promotionId = await planned();
+    const approvals = new SqliteApprovalStore({ db: openDatabase(":memory:") });
+    const approval: ApprovalRecord = {
+      id: approvalId(promotionId),
+      promotionId,
+      service: "checkout",
+      environment: "staging",
+      to: { repository: "checkout", tag: "1.4.2", digest: digestOf("1.4.2") },
+      requestedBy: "switchyard",
+      approvers: ["ana@example.com"],
+      minApprovals: 1,
+      requestedAt: "2026-11-27T09:00:00.000Z",
+      expiresAt: "2026-11-28T09:00:00.000Z",
+      decisions: [],
+      state: "approved",
+      version: 1,
+    };
+    await approvals.create(approval, "task-token");
+    const otherId = (
+      await planPromotion(
+        { config, store, clock },
+        input("1.4.3", { executionName: "ecr-image-pushed-5d2e9b10" }),
+      )
+    ).promotionId;
+    await store.updatePromotion(otherId, { phase: "Syncing", revision: "c".repeat(40) });
+
+    await finishPromotion(
+      { store, approvals, publisher, clock },
+      { promotionId, outcome: "succeeded", reason: "Synced/Healthy" },
+    );
+    await finishPromotion(
+      { store, approvals, publisher, clock },
+      { promotionId: otherId, outcome: "succeeded", reason: "Synced/Healthy" },
+    );
+
+    const [gated, ungated] = published.map((e) => promotionSucceededDetailSchema.parse(e.detail));
+    expect(gated).toMatchObject({ promotionId, approvalId: approval.id });
+    expect(ungated?.promotionId).toBe(otherId);
+    expect(ungated).not.toHaveProperty("approvalId");
+  });
 
   it("fails loudly when the publish fails", async () => {
     const promotionId = await planned();

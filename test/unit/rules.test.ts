@@ -25,6 +25,15 @@ const expectations: Record<string, { matches: string[]; ignores: string[] }> = {
     matches: ["github.com/release-published.json"],
     ignores: ["github.com/workflow-run-completed.json", "github.com/push.json", "aws.ecr/image-push.json"],
   },
+  "promotion-succeeded-next-environment": {
+    matches: ["switchyard/promotion-succeeded.json"],
+    ignores: [
+      "switchyard/promotion-failed.json",
+      "switchyard/promotion-rolled-back.json",
+      "switchyard/approval-decided.json",
+      "aws.ecr/image-push.json",
+    ],
+  },
   "github-workflow-run-succeeded": {
     matches: ["github.com/workflow-run-completed.json"],
     ignores: ["github.com/release-published.json", "github.com/push.json", "aws.ecr/image-push.json"],

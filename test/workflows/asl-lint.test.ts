@@ -35,6 +35,21 @@ describe("ASL lint", () => {
     ["JSONata on a state", withState({ QueryLanguage: "JSONata" }), "ResolveServices.QueryLanguage"],
     ["Assign on a state", withState({ Assign: { x: 1 } }), "Assign (variables) is not allowed"],
     [
+      "IsNull false in a Choice",
+      {
+        ...base,
+        States: {
+          ...base.States,
+          Pick: {
+            Type: "Choice",
+            Choices: [{ Variable: "$.x", IsNull: false, Next: "Pick" }],
+            Default: "Pick",
+          },
+        },
+      },
+      '"IsNull": false is not allowed',
+    ],
+    [
       "an unknown placeholder",
       withState({ Parameters: { FunctionName: "${NopeFunctionArn}", Payload: {} } }),
       "unknown placeholder ${NopeFunctionArn}",

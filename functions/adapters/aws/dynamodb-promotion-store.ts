@@ -16,6 +16,7 @@ import {
   type DeploymentRecord,
   type PromotionRecord,
   type PromotionStore,
+  type QuarantinedDigest,
   terminalPromotionPhases,
 } from "../../core/ports.ts";
 
@@ -43,15 +44,6 @@ export const promotionTableKeys = {
 
 /** How many promotions a listing returns when the caller names no limit: a screenful for the API and the CLI. */
 export const defaultPromotionListLimit = 100;
-
-/** A digest a rollback took out of automatic promotion for one service. */
-export interface QuarantinedDigest {
-  service: string;
-  digest: string;
-  /** Why, as the rollback recorded it. */
-  reason: string;
-  quarantinedAt: string;
-}
 
 const promotionSortKey = "PROMOTION";
 const promotionType = "PROMOTION";

@@ -2,6 +2,7 @@
 
 import { TransientError } from "../../core/errors.ts";
 import type { ImageRegistry, RegistryImage } from "../../core/ports.ts";
+import { isTransientSdkError, sdkErrorName } from "./sdk-errors.ts";
 
 /** ECR's `ImageIdentifier`: a tag, a digest, or both (then both must name the same image). */
 export interface EcrImageIdentifier {
@@ -67,25 +68,8 @@ const transientErrorNames = new Set([
   "RequestLimitExceeded",
   "ServerException",
 ]);
-const tooManyRequestsStatus = 429;
-const firstServerErrorStatus = 500;
-
-const errorName = (error: unknown): string => {
-  const name = (error as { name?: unknown } | null)?.name;
-  return typeof name === "string" ? name : "";
-};
-
-const httpStatusOf = (error: unknown): number | undefined =>
-  (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-
-const isTransient = (error: unknown): boolean => {
-  const status = httpStatusOf(error);
-  return (
-    transientErrorNames.has(errorName(error)) ||
-    status === tooManyRequestsStatus ||
-    (status !== undefined && status >= firstServerErrorStatus)
-  );
-};
+const isTransient = (error: unknown): boolean => isTransientSdkError(error, transientErrorNames);
+const errorName = sdkErrorName;
 
 const describeRef = (repository: string, ref: { tag: string } | { digest: string }): string =>
   "tag" in ref ? `${repository}:${ref.tag}` : `${repository}@${ref.digest}`;

@@ -1,0 +1,289 @@
+// The approval gate of production changes: approval and freeze tables, link key, sender, pages API, DB snapshots.
+
+import { ArnFormat, CfnOutput, Stack, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as ses from "aws-cdk-lib/aws-ses";
+import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import type { SwitchyardConfig } from "../../functions/core/config.ts";
+import { ConfigError } from "../../functions/core/errors.ts";
+import { snapshotCreator, snapshotTagKeys } from "../../functions/core/snapshot-names.ts";
+import type { FunctionDefinition, FunctionName } from "../../functions/registry.ts";
+import { envNames } from "../../functions/wiring/env.ts";
+import { ApprovalPagesApi } from "./approval-pages-api.ts";
+import { ApprovalTables, type TableAccess } from "./approval-tables.ts";
+import { nagResourceText } from "./nag-findings.ts";
+
+/**
+ * What one function of the gate reaches (besides what `promotionNeeds` in promotion.ts grants it: the promotion
+ * table, the GitHub token, the cluster, starting workflows).
+ */
+export interface ApprovalGateNeeds {
+  approvalTable?: TableAccess;
+  freezeTable?: TableAccess;
+  /** Signs or verifies approval links with the key in Secrets Manager (`approvals.linkKeySecret`). */
+  linkKey?: true;
+  /** E-mails approvers through SES from `approvals.sender`. */
+  sendsMail?: true;
+  /** Answers the workflow step waiting for an approval's decision (states:SendTaskSuccess/SendTaskFailure). */
+  answersApprovals?: true;
+  /** Takes pre-change snapshots of the RDS databases opted in with `backupOptInTag`, and reads them back. */
+  databaseSnapshots?: true;
+  /** Puts the approval pages API's URL into the links it e-mails. */
+  approvalPagesUrl?: true;
+}
+
+/**
+ * Each gate function's needs, as its dependencies in `functions/wiring/aws.ts` show them: `approvalDeps()` builds
+ * the approval store and the workflow callbacks, `requestApprovalDeps()` adds the mailer, the secret store (link
+ * key) and the pages URL, `finishPromotionDeps()` reads the approval store to name the approval in its event.
+ * `expire-approval` never answers a token: the step it closes has already timed out.
+ */
+export const approvalGateNeeds = {
+  "finish-promotion": { approvalTable: "read" },
+  "gate-promotion": { freezeTable: "read" },
+  "snapshot-before-change": { databaseSnapshots: true },
+  "request-approval": {
+    approvalTable: "readWrite",
+    linkKey: true,
+    sendsMail: true,
+    answersApprovals: true,
+    approvalPagesUrl: true,
+  },
+  "expire-approval": { approvalTable: "readWrite" },
+  approvals: { approvalTable: "readWrite", linkKey: true, answersApprovals: true },
+  freezes: { freezeTable: "readWrite" },
+} as const satisfies Partial<Record<FunctionName, ApprovalGateNeeds>>;
+
+/**
+ * The tag a database's owner puts on an RDS DB instance or Aurora DB cluster to let gated promotions snapshot it.
+ * IAM checks it on every CreateDBSnapshot/CreateDBClusterSnapshot, so naming a database in switchyard.yaml is not
+ * enough on its own.
+ */
+export const backupOptInTag = { key: "switchyard:backup", value: "true" } as const;
+
+/** The names `snapshotName` (functions/core/snapshot-names.ts) gives every snapshot Switchyard takes. */
+export const snapshotNamePattern = "switchyard-*";
+
+/** The RDS actions of `RdsSnapshotService`: it creates with tags (which RDS authorizes as AddTagsToResource too). */
+export const snapshotActions = {
+  create: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"],
+  tag: ["rds:AddTagsToResource"],
+  describe: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"],
+} as const;
+
+/** 64 hex digits (32 random bytes), the shape `ensureLinkKey` gives the local runtime's key. */
+const linkKeyLength = 64;
+/** Excluding these, upper case and punctuation leaves exactly the hex digits 0-9 and a-f. */
+const nonHexLowercaseLetters = "ghijklmnopqrstuvwxyz";
+
+/** What the gate is wired to. */
+export interface ApprovalGateProps {
+  /** The validated switchyard.yaml: gated environments, the sender and the link key's name. */
+  config: SwitchyardConfig;
+  /** Where `config` was read from, for error messages. */
+  configFile: string;
+  /** The function registry, for construct ids and the pages routes. */
+  definitions: Readonly<Record<string, FunctionDefinition>>;
+  /** The function registered under a name. */
+  function: (name: string) => lambda.Function;
+  /** The state machines that wait on the task token request-approval is invoked with: decisions answer them. */
+  approvalWorkflows: readonly sfn.StateMachine[];
+}
+
+/**
+ * Creates the approval and freeze tables, the approval link key, the SES identity of `approvals.sender` (when an
+ * environment is gated) and the approval pages API, and grants each function of `approvalGateNeeds` exactly its part,
+ * setting the matching variables in the same call.
+ *
+ * @example
+ * new ApprovalGate(this, "ApprovalGate", {
+ *   config, configFile, definitions, function: (n) => fns.get(n), approvalWorkflows: [wfs.get("production-sync")],
+ * });
+ */
+export class ApprovalGate extends Construct {
+  readonly tables: ApprovalTables;
+  readonly linkKey: secretsmanager.Secret;
+  /** The sender's SES identity; none when no environment is gated, as nothing is e-mailed then. */
+  readonly sender: ses.EmailIdentity | undefined;
+  readonly pages: ApprovalPagesApi;
+
+  constructor(scope: Construct, id: string, props: ApprovalGateProps) {
+    super(scope, id);
+    const { approvals } = props.config;
+    const gated = gatedEnvironments(props.config);
+    validateApprovalSender(props.config, props.configFile);
+
+    this.tables = new ApprovalTables(this, "Tables");
+    this.linkKey = new secretsmanager.Secret(this, "LinkKey", {
+      secretName: approvals.linkKeySecret,
+      description: "HMAC-SHA256 key that signs the Switchyard approval links sent by e-mail (64 hex digits)",
+      generateSecretString: {
+        passwordLength: linkKeyLength,
+        excludePunctuation: true,
+        excludeUppercase: true,
+        excludeCharacters: nonHexLowercaseLetters,
+      },
+    });
+    Validations.of(this.linkKey).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "Automatic rotation is planned as a separate issue: it needs a rotation function, and the functions already " +
+        "verify links against AWSCURRENT and AWSPREVIOUS, so a rotation keeps links sent before it valid. Until " +
+        "then the key is rotated by hand with put-secret-value (a leaked key at once); a link also expires with " +
+        "its approval request.",
+    });
+
+    this.sender =
+      gated.length > 0
+        ? new ses.EmailIdentity(this, "Sender", { identity: ses.Identity.email(approvals.sender) })
+        : undefined;
+    if (this.sender) {
+      new CfnOutput(this, "SenderAddress", {
+        description:
+          "SES e-mails this address a verification link; approval e-mails fail until it is followed. While the " +
+          "account is in the SES sandbox, every approver's address must be a verified identity too.",
+        value: approvals.sender,
+      });
+    }
+
+    this.pages = new ApprovalPagesApi(this, "PagesApi", {
+      definitions: props.definitions,
+      function: props.function,
+    });
+
+    new CfnOutput(this, "DatabaseBackupTag", {
+      description:
+        "Tag each RDS DB instance or Aurora DB cluster that gated promotions snapshot (services[].database) with " +
+        "this key=value; snapshots of any other database are denied",
+      value: `${backupOptInTag.key}=${backupOptInTag.value}`,
+    });
+
+    for (const [name, needs] of Object.entries(approvalGateNeeds) as [FunctionName, ApprovalGateNeeds][]) {
+      const fn = props.function(name);
+      const fnId = props.definitions[name]!.id;
+      if (needs.approvalTable) this.tables.grantApprovals(fn, needs.approvalTable);
+      if (needs.freezeTable) this.tables.grantFreezes(fn, needs.freezeTable);
+      if (needs.linkKey) this.linkKey.grantRead(fn);
+      if (needs.sendsMail) this.sender?.grantSendEmail(fn);
+      if (needs.answersApprovals) this.grantAnswers(fnId, fn, props.approvalWorkflows);
+      if (needs.databaseSnapshots) this.grantSnapshots(fnId, fn);
+      if (needs.approvalPagesUrl) fn.addEnvironment(envNames.approvalPagesUrl, this.pages.stage.url);
+    }
+  }
+
+  /**
+   * states:SendTaskSuccess/SendTaskFailure on the workflows waiting for a decision. IAM evaluates these against the
+   * state machine whose task issued the token (see `grantCallbacks` in the stack), so no `Resource: *` is needed.
+   * A policy of its own rather than the role's default policy: the workflow invokes request-approval, and a Lambda
+   * function depends on its default policy, so naming the state machine there would be a circular dependency.
+   */
+  private grantAnswers(fnId: string, fn: lambda.Function, machines: readonly sfn.StateMachine[]): void {
+    if (machines.length === 0) return;
+    new iam.Policy(this, `${fnId}AnswersApprovals`, {
+      roles: [fn.role!],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ["states:SendTaskSuccess", "states:SendTaskFailure"],
+          resources: machines.map((machine) => machine.stateMachineArn),
+        }),
+      ],
+    });
+  }
+
+  /**
+   * Snapshots of opted-in databases only, under Switchyard's names and tags:
+   *
+   * - create on DB instances and clusters tagged `backupOptInTag` (`aws:ResourceTag`, which the `db` and `cluster`
+   *   resource types support);
+   * - create and tag only snapshots named `switchyard-*` whose request carries `switchyard:created-by=switchyard`
+   *   and no tag keys but Switchyard's (`aws:RequestTag`, `aws:TagKeys`, supported on the `snapshot` and
+   *   `cluster-snapshot` resources of both Create actions and AddTagsToResource);
+   * - describe everywhere: listings without an identifier are authorized on `*`, and the adapter drops every
+   *   snapshot without Switchyard's tag itself.
+   *
+   * A policy of its own, so its `Resource: *` is acknowledged for exactly these two Describe actions and not
+   * folded into the default policy's X-Ray acknowledgement.
+   */
+  private grantSnapshots(fnId: string, fn: lambda.Function): void {
+    const stack = Stack.of(this);
+    const rdsArn = (resource: string, resourceName: string): string =>
+      stack.formatArn({ service: "rds", resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const databases = [rdsArn("db", "*"), rdsArn("cluster", "*")];
+    const snapshots = [
+      rdsArn("snapshot", snapshotNamePattern),
+      rdsArn("cluster-snapshot", snapshotNamePattern),
+    ];
+    const policy = new iam.Policy(this, `${fnId}DatabaseSnapshots`, {
+      roles: [fn.role!],
+      statements: [
+        new iam.PolicyStatement({
+          actions: [...snapshotActions.create],
+          resources: databases,
+          conditions: { StringEquals: { [`aws:ResourceTag/${backupOptInTag.key}`]: backupOptInTag.value } },
+        }),
+        new iam.PolicyStatement({
+          actions: [...snapshotActions.create, ...snapshotActions.tag],
+          resources: snapshots,
+          conditions: {
+            StringEquals: { [`aws:RequestTag/${snapshotTagKeys.createdBy}`]: snapshotCreator },
+            "ForAllValues:StringEquals": { "aws:TagKeys": Object.values(snapshotTagKeys) },
+          },
+        }),
+        new iam.PolicyStatement({ actions: [...snapshotActions.describe], resources: ["*"] }),
+      ],
+    });
+
+    const acknowledge = (resource: string, reason: string): void =>
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResourceText(policy, resource)}]`,
+        reason,
+      });
+    for (const database of databases) {
+      acknowledge(
+        database,
+        `Databases are opted in by their owners with the ${backupOptInTag.key}=${backupOptInTag.value} tag, ` +
+          "which an aws:ResourceTag condition checks on every create, rather than listed by name: an instance or " +
+          "cluster without the tag is denied whatever switchyard.yaml names.",
+      );
+    }
+    for (const snapshot of snapshots) {
+      acknowledge(
+        snapshot,
+        "Snapshot names carry the database and the time they are taken, so they are known only as the " +
+          `switchyard- prefix; creating and tagging also requires ${snapshotTagKeys.createdBy}=${snapshotCreator} ` +
+          "and no tag keys but Switchyard's in the request.",
+      );
+    }
+    acknowledge(
+      "*",
+      "Only rds:DescribeDBSnapshots and rds:DescribeDBClusterSnapshots: listing snapshots without naming one is " +
+        "authorized on *, and they only read metadata; the adapter keeps only snapshots tagged as Switchyard's.",
+    );
+  }
+}
+
+const gatedEnvironments = (config: SwitchyardConfig): string[] =>
+  config.environments.filter((env) => env.approval !== "none").map((env) => env.name);
+
+/**
+ * Fails when an environment is gated but `approvals.sender` is an address SES cannot verify (it e-mails the address
+ * a link, so the domain must receive mail): the local default `switchyard@localhost` above all. The stack calls it
+ * before anything is bundled.
+ *
+ * @example validateApprovalSender(loadConfig("switchyard.yaml"), "switchyard.yaml");
+ */
+export const validateApprovalSender = (config: SwitchyardConfig, configFile: string): void => {
+  const gated = gatedEnvironments(config);
+  const { sender } = config.approvals;
+  const domain = sender.slice(sender.lastIndexOf("@") + 1).toLowerCase();
+  if (gated.length === 0 || (domain.includes(".") && !domain.endsWith(".localhost"))) return;
+  throw new ConfigError(
+    `Invalid configuration in ${configFile}: approvals.sender is "${sender}", which SES cannot verify, but ` +
+      `${gated.map((name) => `environment "${name}"`).join(", ")} ${gated.length === 1 ? "needs" : "need"} ` +
+      "approval e-mails: set approvals.sender to an address you can receive mail at (SES sends it a " +
+      "verification link when the stack deploys)",
+  );
+};
