@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   bus: () => import("./bus.bench.ts"),
   promotion: () => import("./promotion.bench.ts"),
   approval: () => import("./approval.bench.ts"),
+  rotation: () => import("./rotation.bench.ts"),
 };
 
 const only = process.argv.slice(2);

@@ -20,6 +20,7 @@ import {
   promotionFailedEventSchema,
   promotionRolledBackEventSchema,
   promotionSucceededEventSchema,
+  secretRolloutFailedEventSchema,
   secretRotatedEventSchema,
   snapshotCreatedEventSchema,
 } from "./schemas/switchyard.ts";
@@ -171,6 +172,14 @@ export const catalog = [
   },
   {
     source: "switchyard",
+    detailType: "Secret Rollout Failed",
+    schema: secretRolloutFailedEventSchema,
+    samples: ["events/samples/switchyard/secret-rollout-failed.json"],
+    description:
+      "A rotated secret's rollout stopped: an ExternalSecret did not sync, or a Deployment was not restarted or not Ready",
+  },
+  {
+    source: "switchyard",
     detailType: "Snapshot Created",
     schema: snapshotCreatedEventSchema,
     samples: ["events/samples/switchyard/snapshot-created.json"],
@@ -263,6 +272,8 @@ export type ApprovalRequestedEvent = z.infer<typeof approvalRequestedEventSchema
 export type ApprovalDecidedEvent = z.infer<typeof approvalDecidedEventSchema>;
 /** Switchyard: a secret was rotated. */
 export type SecretRotatedEvent = z.infer<typeof secretRotatedEventSchema>;
+/** Switchyard: a secret's rollout stopped part-way. */
+export type SecretRolloutFailedEvent = z.infer<typeof secretRolloutFailedEventSchema>;
 /** Switchyard: a snapshot was created. */
 export type SnapshotCreatedEvent = z.infer<typeof snapshotCreatedEventSchema>;
 /** Switchyard: an incident was opened. */
@@ -282,6 +293,7 @@ export type SwitchyardEvent =
   | ApprovalRequestedEvent
   | ApprovalDecidedEvent
   | SecretRotatedEvent
+  | SecretRolloutFailedEvent
   | SnapshotCreatedEvent
   | IncidentOpenedEvent
   | IncidentAcknowledgedEvent

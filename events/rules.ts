@@ -106,4 +106,29 @@ export const rules: readonly Rule[] = [
     retryPolicy: defaultRetryPolicy,
     deadLetterQueue: true,
   },
+  {
+    name: "secret-rotation-succeeded",
+    description:
+      "A finished Secrets Manager rotation re-syncs the secret's ExternalSecrets and restarts the Deployments that read it",
+    bus: "default",
+    // Secrets Manager reports rotations only through CloudTrail, on the default bus.
+    pattern: {
+      source: ["aws.secretsmanager"],
+      "detail-type": ["AWS Service Event via CloudTrail"],
+      detail: { eventName: ["RotationSucceeded"] },
+    },
+    target: { kind: "workflow", workflow: "secret-rollout" },
+    // The workflow's input contract (secretRolloutInputSchema in functions/core/secret-rollout.ts).
+    input: {
+      kind: "transformer",
+      inputPathsMap: {
+        secretId: "$.detail.additionalEventData.SecretId",
+        eventId: "$.id",
+        rotatedAt: "$.detail.eventTime",
+      },
+      inputTemplate: '{"secretId": <secretId>, "eventId": <eventId>, "rotatedAt": <rotatedAt>}',
+    },
+    retryPolicy: defaultRetryPolicy,
+    deadLetterQueue: true,
+  },
 ];

@@ -159,6 +159,46 @@ export const functions = {
     timeoutSeconds: 60,
     memoryMb: 256,
   },
+  "plan-secret-rollout": {
+    entry: "functions/handlers/plan-secret-rollout.ts",
+    id: "PlanSecretRollout",
+    description:
+      "Plans a rotated secret's rollout: its AWSCURRENT/AWSPREVIOUS versions and the consumers switchyard.yaml lists",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+  },
+  "sync-external-secret": {
+    entry: "functions/handlers/sync-external-secret.ts",
+    id: "SyncExternalSecret",
+    description:
+      "Forces External Secrets to re-sync a consumer's ExternalSecret and reports when its Kubernetes Secret changed",
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+  "restart-deployment": {
+    entry: "functions/handlers/restart-deployment.ts",
+    id: "RestartDeployment",
+    description:
+      "Rollout-restarts one Deployment after a secret rotation (once per rollout), held while its service is frozen",
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+  "watch-rollout": {
+    entry: "functions/handlers/watch-rollout.ts",
+    id: "WatchRollout",
+    description:
+      "Reports whether a restarted Deployment is Ready: every replica updated, ready and available",
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+  "finish-secret-rollout": {
+    entry: "functions/handlers/finish-secret-rollout.ts",
+    id: "FinishSecretRollout",
+    description: "Publishes Secret Rotated when a secret's rollout succeeded, or Secret Rollout Failed",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
   approvals: {
     entry: "functions/handlers/approvals.ts",
     id: "Approvals",
@@ -197,6 +237,14 @@ export const functions = {
       { method: "GET", path: "/quarantine" },
       { method: "DELETE", path: "/quarantine/{service}/{digest}" },
     ],
+  },
+  "rotate-secret": {
+    entry: "functions/handlers/rotate-secret.ts",
+    id: "RotateSecret",
+    description:
+      "The Secrets Manager rotation function: createSecret, setSecret, testSecret, finishSecret for PostgreSQL users and API keys",
+    timeoutSeconds: 60,
+    memoryMb: 256,
   },
   "list-environments": {
     entry: "functions/handlers/list-environments.ts",

@@ -324,6 +324,26 @@ export const buildProgram = (): Command => {
       );
     });
 
+  program
+    .command("rotate")
+    .description("rotate a secret of switchyard.yaml now, as Secrets Manager would on its schedule")
+    .argument("<secret>", "secret name, e.g. checkout/db")
+    .action(async (secret: string) => {
+      const { status, body } = await callRuntime(`/secrets/${encodeURIComponent(secret)}/rotate`, {
+        method: "POST",
+      });
+      if (status !== 200) throw new CliError(errorMessage(body));
+      const result = body as {
+        secretId: string;
+        versionId: string;
+        previousVersionId?: string;
+        activeUser?: string;
+      };
+      process.stdout.write(
+        `rotated   ${result.secretId} → version ${result.versionId}${result.previousVersionId ? ` (was ${result.previousVersionId})` : ""}${result.activeUser ? `, user ${result.activeUser}` : ""}\n`,
+      );
+    });
+
   const approvals = program
     .command("approvals")
     .description("list approval requests of gated environments, and approve or reject one");

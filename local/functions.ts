@@ -3,10 +3,11 @@
 import { randomUUID } from "node:crypto";
 import { SqsSchema } from "@aws-lambda-powertools/parser/schemas";
 import type { Context } from "aws-lambda";
-import type { SwitchyardConfig } from "../functions/core/config.ts";
+import { overlapHoursOf, type SwitchyardConfig } from "../functions/core/config.ts";
 import type {
   ApprovalStore,
   Clock,
+  DatabaseAdmin,
   DeployTarget,
   EventPublisher,
   FreezeStore,
@@ -20,17 +21,26 @@ import type {
   SnapshotService,
   WorkflowCallbacks,
   WorkflowStarter,
+  WorkloadTarget,
 } from "../functions/core/ports.ts";
 import { makeApprovalsApi } from "../functions/handlers/approvals.ts";
 import { makeCommitImages } from "../functions/handlers/commit-images.ts";
 import { decidePromotionInputSchema, makeDecidePromotion } from "../functions/handlers/decide-promotion.ts";
 import { expireApprovalInputSchema, makeExpireApproval } from "../functions/handlers/expire-approval.ts";
 import { finishPromotionInputSchema, makeFinishPromotion } from "../functions/handlers/finish-promotion.ts";
+import {
+  finishSecretRolloutInputSchema,
+  makeFinishSecretRollout,
+} from "../functions/handlers/finish-secret-rollout.ts";
 import { freezesRequest, makeFreezes } from "../functions/handlers/freezes.ts";
 import { gatePromotionInputSchema, makeGatePromotion } from "../functions/handlers/gate-promotion.ts";
 import { getPromotionsRequest, makeGetPromotions } from "../functions/handlers/get-promotions.ts";
 import { makeIngestGithubWebhook } from "../functions/handlers/ingest-github-webhook.ts";
 import { makeListEnvironments } from "../functions/handlers/list-environments.ts";
+import {
+  makePlanSecretRollout,
+  planSecretRolloutInputSchema,
+} from "../functions/handlers/plan-secret-rollout.ts";
 import {
   makePromoteFromGithub,
   promoteFromGithubEventSchema,
@@ -42,13 +52,23 @@ import {
 import { makeQuarantine, quarantineRequest } from "../functions/handlers/quarantine.ts";
 import { makeRequestApproval, requestApprovalInputSchema } from "../functions/handlers/request-approval.ts";
 import { makeResolveServices, resolveServicesInputSchema } from "../functions/handlers/resolve-services.ts";
+import {
+  makeRestartDeployment,
+  restartDeploymentInputSchema,
+} from "../functions/handlers/restart-deployment.ts";
 import { makeRevertPromotion, revertPromotionInputSchema } from "../functions/handlers/revert-promotion.ts";
+import { makeRotateSecret, rotateSecretEventSchema } from "../functions/handlers/rotate-secret.ts";
 import {
   makeSnapshotBeforeChange,
   snapshotBeforeChangeInputSchema,
 } from "../functions/handlers/snapshot-before-change.ts";
 import { makeStartPromotion, startPromotionRequest } from "../functions/handlers/start-promotion.ts";
 import { makeSyncApplication, syncApplicationInputSchema } from "../functions/handlers/sync-application.ts";
+import {
+  makeSyncExternalSecret,
+  syncExternalSecretInputSchema,
+} from "../functions/handlers/sync-external-secret.ts";
+import { makeWatchRollout, watchRolloutInputSchema } from "../functions/handlers/watch-rollout.ts";
 import { makeWatchSync, watchSyncInputSchema } from "../functions/handlers/watch-sync.ts";
 import { type FunctionName, functions } from "../functions/registry.ts";
 import { withHttpStack } from "../functions/wiring/http.ts";
@@ -81,6 +101,10 @@ export interface LocalFunctionDeps {
   baseUrl: () => string;
   /** The approver a local per-approver bearer token belongs to. */
   approverForToken: (token: string) => Promise<string | undefined>;
+  /** The real Kubernetes adapter for ExternalSecrets, Secrets and Deployments, on the simulated cluster. */
+  workloads: WorkloadTarget;
+  /** PostgreSQL as the rotation function reaches it (the embedded server). */
+  database: DatabaseAdmin;
 }
 
 /** A Lambda context for an in-process invocation, with the function's configured timeout. */
@@ -210,6 +234,30 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
       freezesRequest,
     ),
     quarantine: withHttpStack(makeQuarantine({ promotions: deps.promotions }), quarantineRequest),
+    "rotate-secret": withHandlerStack(
+      makeRotateSecret({ config, secrets: deps.secrets, database: deps.database, clock }),
+      rotateSecretEventSchema,
+    ),
+    "plan-secret-rollout": withHandlerStack(
+      makePlanSecretRollout({ config, secrets: deps.secrets }),
+      planSecretRolloutInputSchema,
+    ),
+    "sync-external-secret": withHandlerStack(
+      makeSyncExternalSecret({ config, workloads: deps.workloads, clock }),
+      syncExternalSecretInputSchema,
+    ),
+    "restart-deployment": withHandlerStack(
+      makeRestartDeployment({ config, workloads: deps.workloads, freezes: deps.freezes, clock }),
+      restartDeploymentInputSchema,
+    ),
+    "watch-rollout": withHandlerStack(
+      makeWatchRollout({ config, workloads: deps.workloads, clock }),
+      watchRolloutInputSchema,
+    ),
+    "finish-secret-rollout": withHandlerStack(
+      makeFinishSecretRollout({ publisher: deps.publisher, clock }),
+      finishSecretRolloutInputSchema,
+    ),
     "promote-from-github": withHandlerStack(
       makePromoteFromGithub({ config, workflows: deps.workflows }),
       promoteFromGithubEventSchema,
@@ -218,6 +266,7 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
       makeIngestGithubWebhook({
         secrets: deps.secrets,
         secretName: config.github.webhookSecret,
+        overlapHours: overlapHoursOf(config, config.github.webhookSecret),
         idempotency: deps.idempotency,
         publisher: deps.publisher,
         clock,

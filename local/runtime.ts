@@ -5,12 +5,15 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { compilePattern } from "../events/pattern.ts";
 import { rules as defaultRules, type Rule } from "../events/rules.ts";
 import { schedules as defaultSchedules, type Schedule } from "../events/schedules.ts";
 import {
   KubernetesDeployTarget,
   kubeConfigFor,
 } from "../functions/adapters/kubernetes/kubernetes-deploy-target.ts";
+import { KubernetesWorkloadTarget } from "../functions/adapters/kubernetes/kubernetes-workload-target.ts";
+import { PgDatabaseAdmin } from "../functions/adapters/postgres/pg-database-admin.ts";
 import { degradedMatches, type SwitchyardConfig, valuesFile } from "../functions/core/config.ts";
 import { ensureLinkKey } from "../functions/core/link-token.ts";
 import type {
@@ -37,6 +40,7 @@ import { type Deliver, type EventBusOptions, LocalEventBus } from "./bus/event-b
 import {
   type SimulatedCluster,
   simulatedApplications,
+  simulatedWorkloads,
   startSimulatedCluster,
 } from "./cluster/simulated-cluster.ts";
 import { openDatabase, type SqliteDatabase } from "./db.ts";
@@ -49,6 +53,8 @@ import { recordImageEvent } from "./image-recorder.ts";
 import { localIntegrations, localSubstitutions } from "./integrations.ts";
 import { createLogger, type LocalLogger } from "./log.ts";
 import { LocalFifoQueue } from "./queue/fifo-queue.ts";
+import { LocalRotations } from "./rotations.ts";
+import { startSampleDatabases } from "./sample-databases.ts";
 import { LocalScheduler } from "./scheduler.ts";
 import { openLocalSecretStore } from "./secrets.ts";
 import { ExecutionAlreadyExists, WorkflowRunner } from "./workflows/index.ts";
@@ -122,6 +128,8 @@ const ensureWebhookSecret = async (
 export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
   const logger = options.logger ?? createLogger();
   const config = loadConfig(options.configPath);
+  // A bad rule is refused before anything starts (the embedded PostgreSQL, the cluster, the listener).
+  for (const rule of options.rules ?? defaultRules) compilePattern(rule.pattern);
   const region = config.aws.region ?? localRegion;
   const account = config.aws.account ?? localAccount;
   const db = openDatabase(join(options.home, "state.db"));
@@ -140,8 +148,16 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       files: seedFiles(config),
       branch: config.gitops.branch,
     });
+    const database = new PgDatabaseAdmin({ ssl: true });
+    const postgres = await startSampleDatabases({ home: options.home, config, secrets, database, logger });
+    if (postgres) closers.push(() => postgres.stop());
     const cluster = await startSimulatedCluster({
       applications: simulatedApplications(config),
+      workloads: simulatedWorkloads(
+        config,
+        async ({ key }) => (await secrets.getSecretValue(key)).secretString,
+        { rolloutDelayMs: config.local.argo.syncDelaySeconds * millisecondsPerSecond },
+      ),
       resolveRevision: () => gitops.head(),
       syncDelayMs: config.local.argo.syncDelaySeconds * millisecondsPerSecond,
       degraded: async ({ service, environment }, revision) => {
@@ -156,6 +172,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     });
     closers.push(() => cluster.close());
     const deployTarget = new KubernetesDeployTarget(kubeConfigFor(cluster.access));
+    const workloads = new KubernetesWorkloadTarget(kubeConfigFor(cluster.access));
 
     // The runner, the bus and the queues refer to each other; these late-bound ports break the cycle.
     let runner: WorkflowRunner | undefined;
@@ -213,6 +230,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       }),
       baseUrl: () => runtimeUrl,
       approverForToken: approverForToken(secrets, () => gatedApprovers(config)),
+      workloads,
+      database,
     });
 
     const queueList = (Object.keys(queues) as QueueName[]).map((name) => {
@@ -276,6 +295,16 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     });
     const eventBus = bus;
     closers.push(() => eventBus.stop());
+    const rotations = new LocalRotations({
+      config,
+      secrets,
+      database,
+      putEvents: (request) => eventBus.putEvents(request),
+      account,
+      region,
+      logger,
+    });
+    closers.push(() => rotations.stop());
     const scheduler = new LocalScheduler({
       schedules: options.schedules ?? defaultSchedules,
       logger,
@@ -292,11 +321,12 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     }
     eventBus.start();
     scheduler.start();
+    rotations.start();
     closers.push(() => scheduler.stop());
 
     const server: Server = createHttpServer(
       [
-        ...localRoutes({ bus: eventBus, runner: started }),
+        ...localRoutes({ bus: eventBus, runner: started, rotations }),
         ...apiGatewayRoutes(fns, { accountId: account, region, logger }),
       ],
       logger,

@@ -43,6 +43,23 @@ export const workflows = {
     // Step Functions' limit for a standard workflow: an approval may wait up to approval.timeoutHours.
     timeoutSeconds: 365 * 24 * 60 * 60,
   },
+  "secret-rollout": {
+    file: "workflows/secret-rollout.asl.json",
+    id: "SecretRollout",
+    description:
+      "After a secret rotation: re-syncs each consumer's ExternalSecret and restarts its Deployments one at a time until Ready",
+    functions: [
+      "plan-secret-rollout",
+      "sync-external-secret",
+      "restart-deployment",
+      "watch-rollout",
+      "finish-secret-rollout",
+    ],
+    // Each step has its own deadline (sync, rollout, and a freeze's hold up to promotion.freeze.maxWaitHours per
+    // Deployment), which ends the rollout with Secret Rollout Failed; this only backstops them, at Step Functions'
+    // limit, so that a long freeze cannot end an execution without that event.
+    timeoutSeconds: 365 * 24 * 60 * 60,
+  },
 } as const satisfies Record<string, WorkflowDefinition>;
 
 /** Substitution keys a workflow's definition may use, each mapped to the function it names. */

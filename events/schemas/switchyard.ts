@@ -158,6 +158,32 @@ export const secretRotatedDetailSchema = z.strictObject({
   rotatedAt: utcTimestamp,
 });
 
+const deploymentRef = z.strictObject({ namespace: dnsLabel, name: dnsLabel });
+
+/** The steps of a secret's rollout, in the order each consumer goes through them. */
+export const secretRolloutStepSchema = z.enum(["sync-external-secret", "restart", "rollout"]);
+
+/**
+ * A secret's rollout stopped: a consumer's ExternalSecret did not sync, or a Deployment was not restarted or did
+ * not come back Ready. Later consumers and Deployments were not touched. Carries names and versions only.
+ */
+export const secretRolloutFailedDetailSchema = z.strictObject({
+  // The secret's name, as in Secret Rotated.
+  secretId: secretName,
+  versionId: z.string().min(32).max(64),
+  failedStep: secretRolloutStepSchema,
+  // Where it stopped: the ExternalSecret (sync-external-secret) or the Deployment (restart, rollout).
+  namespace: dnsLabel,
+  name: dnsLabel,
+  reason: z.string().min(1).max(1024),
+  // Restarted before the failure, in order; a Deployment that failed its rollout was restarted, so it is listed.
+  // One whose restart failed is in neither list (it may or may not have been restarted): namespace/name name it.
+  restartedDeployments: z.array(deploymentRef),
+  // Never touched by this rollout: they still run on pods started before it.
+  remainingDeployments: z.array(deploymentRef),
+  failedAt: utcTimestamp,
+});
+
 /** Why a snapshot was taken. */
 export const snapshotReasonSchema = z.enum(["scheduled", "pre-change", "manual"]);
 
@@ -336,6 +362,21 @@ export const secretRotatedEventSchema = eventEnvelope(
   switchyardSource,
   "Secret Rotated",
   secretRotatedDetailSchema,
+);
+
+/**
+ * A secret's rollout to its consumers stopped part-way.
+ *
+ * @example
+ * ```ts
+ * const { detail } = secretRolloutFailedEventSchema.parse(input);
+ * console.log(`${detail.secretId}: ${detail.failedStep} of ${detail.namespace}/${detail.name} failed: ${detail.reason}`);
+ * ```
+ */
+export const secretRolloutFailedEventSchema = eventEnvelope(
+  switchyardSource,
+  "Secret Rollout Failed",
+  secretRolloutFailedDetailSchema,
 );
 
 /**

@@ -99,6 +99,65 @@ const serviceSchema = z.strictObject({
     .optional(),
 });
 
+/** Secrets Manager secret names: 1–512 of letters, digits and /_+=.@- */
+const secretNamePattern = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+const rotationSchema = z
+  .strictObject({
+    /** EventBridge Scheduler / Secrets Manager expression: `rate(30 days)` or `cron(0 4 ? * SUN *)`. */
+    schedule: z
+      .string()
+      .regex(/^(rate|cron)\(.+\)$/, 'expected rate(<n> <unit>) or cron(<6 fields>), e.g. "rate(30 days)"'),
+    /**
+     * `single-user`: the secret's own user changes its password. `alternating-users`: the master secret's user keeps
+     * `<user>_clone` and the secret flips between the two, so the old credentials keep working during the rollout.
+     * `api-key`: a random value with no database (signing keys, tokens).
+     */
+    strategy: z.enum(["single-user", "alternating-users", "api-key"]),
+    /** The secret of the user that may change other users' passwords (alternating-users). */
+    masterSecret: z.string().regex(secretNamePattern, "expected a secret name").optional(),
+    /**
+     * api-key: how long after a rotation the previous value still verifies (AWSPREVIOUS), so a signature made just
+     * before the rotation — a webhook in flight, a sender not yet updated — is not refused.
+     */
+    overlapHours: z
+      .number()
+      .min(0)
+      .max(24 * 30)
+      .default(24),
+  })
+  .refine((r) => r.strategy !== "alternating-users" || r.masterSecret !== undefined, {
+    message: "alternating-users needs masterSecret, the secret of the user that changes passwords",
+    path: ["masterSecret"],
+  });
+
+const consumerSchema = z.strictObject({
+  namespace: name("namespace"),
+  /** The ExternalSecret that copies the secret into a Kubernetes Secret. */
+  externalSecret: name("ExternalSecret"),
+  /** Deployments that read the Kubernetes Secret at start, restarted one at a time. */
+  deployments: z.array(name("Deployment")).min(1, "expected at least one Deployment"),
+  /** The service in switchyard.yaml whose freeze holds these restarts. */
+  service: name("service").optional(),
+});
+
+/** One entry of `secrets:`. */
+export const secretSchema = z.strictObject({
+  /** The secret's name in Secrets Manager (and in the local secret store). */
+  name: z.string().regex(secretNamePattern, "expected a Secrets Manager secret name"),
+  description: z.string().max(2048).optional(),
+  rotation: rotationSchema,
+  /** Generated passwords, as GetRandomPassword takes them. */
+  password: z
+    .strictObject({
+      length: z.number().int().min(16).max(4096).default(32),
+      /** Characters never used; the default leaves out those that break connection strings and shells. */
+      excludeCharacters: z.string().default(`/@"'\\:;?#%&+=\`$ `),
+    })
+    .default({ length: 32, excludeCharacters: `/@"'\\:;?#%&+=\`$ ` }),
+  consumers: z.array(consumerSchema).default([]),
+});
+
 const duplicates = (values: readonly string[]): string[] =>
   [...new Set(values.filter((v, i) => values.indexOf(v) !== i))].sort();
 
@@ -159,6 +218,21 @@ export const configSchema = z
         snapshotTimeoutMinutes: 60,
         freeze: { action: "wait", pollIntervalSeconds: 60, maxWaitHours: 24 },
       }),
+    /** The rollout after a secret rotation: External Secrets re-sync, then one Deployment restart at a time. */
+    rollout: z
+      .strictObject({
+        /** How long External Secrets may take to copy the new version into the Kubernetes Secret. */
+        syncTimeoutMinutes: z.number().positive().max(60).default(5),
+        /** How long one restarted Deployment may take until every replica is updated, ready and available. */
+        rolloutTimeoutMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(15),
+        /** How often the rollout looks at the ExternalSecret and at the Deployment meanwhile. */
+        pollIntervalSeconds: z.number().int().min(0).max(300).default(5),
+      })
+      .default({ syncTimeoutMinutes: 5, rolloutTimeoutMinutes: 15, pollIntervalSeconds: 5 }),
     /** Approval requests for gated environments: the e-mails and their links. */
     approvals: z
       .strictObject({
@@ -207,9 +281,30 @@ export const configSchema = z
               .default([]),
           })
           .default({ syncDelaySeconds: 2, degraded: [] }),
+        /**
+         * The embedded PostgreSQL holding the sample platform's databases, started when a database is listed. Each
+         * database is owned by `user`, whose credentials the local secret store keeps under `secret`.
+         */
+        postgres: z
+          .strictObject({
+            /** 0 picks a free port. */
+            port: z.number().int().min(0).max(65535).default(0),
+            databases: z
+              .array(
+                z.strictObject({
+                  name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a PostgreSQL database name"),
+                  user: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a PostgreSQL role name"),
+                  secret: z.string().min(1),
+                }),
+              )
+              .default([]),
+          })
+          .default({ port: 0, databases: [] }),
       })
-      .default({ argo: { syncDelaySeconds: 2, degraded: [] } }),
+      .default({ argo: { syncDelaySeconds: 2, degraded: [] }, postgres: { port: 0, databases: [] } }),
     environments: z.array(environmentSchema).min(1, "expected at least one environment"),
+    /** Secrets Switchyard rotates, and the workloads that must restart on the new version. */
+    secrets: z.array(secretSchema).default([]),
     services: z.array(serviceSchema).min(1, "expected at least one service"),
   })
   .superRefine((config, ctx) => {
@@ -220,6 +315,20 @@ export const configSchema = z
         message: `environment "${env}" is defined twice`,
       });
     }
+    for (const secret of duplicates(config.secrets.map((s) => s.name))) {
+      ctx.addIssue({ code: "custom", path: ["secrets"], message: `secret "${secret}" is defined twice` });
+    }
+    config.secrets.forEach((secret, index) => {
+      secret.consumers.forEach((consumer, c) => {
+        if (consumer.service !== undefined && !config.services.some((s) => s.name === consumer.service)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["secrets", index, "consumers", c, "service"],
+            message: `service "${consumer.service}" is not in services`,
+          });
+        }
+      });
+    });
     for (const svc of duplicates(config.services.map((s) => s.name))) {
       ctx.addIssue({ code: "custom", path: ["services"], message: `service "${svc}" is defined twice` });
     }
@@ -239,6 +348,8 @@ export type SwitchyardConfig = z.infer<typeof configSchema>;
 export type ServiceConfig = SwitchyardConfig["services"][number];
 export type EnvironmentConfig = SwitchyardConfig["environments"][number];
 export type TagPolicy = ServiceConfig["policy"];
+export type SecretConfig = SwitchyardConfig["secrets"][number];
+export type SecretConsumer = SecretConfig["consumers"][number];
 
 const fill = (templateText: string, values: Record<string, string>): string =>
   templateText.replace(templatePlaceholderPattern, (_, key: string) => values[key] ?? `{${key}}`);
@@ -277,3 +388,7 @@ export const degradedMatches = (
         (rule.tag === undefined || rule.tag === subject.image?.tag) &&
         (rule.digest === undefined || rule.digest === subject.image?.digest),
   );
+
+/** The hours a rotated signing secret's previous value still verifies: its `rotation.overlapHours`, 0 unless rotated. */
+export const overlapHoursOf = (config: Pick<SwitchyardConfig, "secrets">, secretName: string): number =>
+  config.secrets.find((s) => s.name === secretName)?.rotation.overlapHours ?? 0;

@@ -48,6 +48,23 @@ export interface SecretSummary {
   lastChangedDate?: Date;
   /** versionId → stages, as DescribeSecret's `VersionIdsToStages`. */
   versionIdsToStages: Record<string, VersionStage[]>;
+  /** DescribeSecret's `RotationEnabled`: set by the first `rotateSecret`. */
+  rotationEnabled: boolean;
+  /** When the last rotation finished (DescribeSecret's `LastRotatedDate`). */
+  lastRotatedDate?: Date;
+}
+
+/** GetRandomPassword's options. */
+export interface RandomPasswordOptions {
+  length: number;
+  excludeCharacters?: string;
+  excludeNumbers?: boolean;
+  excludePunctuation?: boolean;
+  excludeUppercase?: boolean;
+  excludeLowercase?: boolean;
+  includeSpace?: boolean;
+  /** At least one character of every included type (GetRandomPassword's default: true). */
+  requireEachIncludedType?: boolean;
 }
 
 /**
@@ -85,6 +102,17 @@ export interface SecretStore {
   describeSecret(secretId: string): Promise<SecretSummary>;
   /** Names and metadata only: listing never returns a value. */
   listSecrets(): Promise<SecretSummary[]>;
+  /**
+   * Starts a rotation as RotateSecret does: turns rotation on and labels the new version `clientRequestToken` (a
+   * version with no value yet) AWSPENDING. In Secrets Manager this also invokes the rotation function's four steps;
+   * the local store leaves that to its caller. `InvalidRequestException` when a previous rotation is still pending
+   * (another version holds AWSPENDING) — a repeat with the same token is accepted and changes nothing.
+   */
+  rotateSecret(secretId: string, options: { clientRequestToken: string }): Promise<{ versionId: string }>;
+  /** Records that a rotation finished (`LastRotatedDate`); Secrets Manager does this itself when finishSecret ends. */
+  markRotated?(secretId: string, at: Date): Promise<void>;
+  /** A random password as GetRandomPassword makes it (cryptographically random, each included type at least once). */
+  getRandomPassword(options: RandomPasswordOptions): Promise<string>;
 }
 
 /** The events a rule delivers look like this to its target. */
@@ -457,4 +485,83 @@ export interface EmailMessage {
 /** Sends e-mail (SES v2 in production; locally, `.eml` files in the outbox). */
 export interface Mailer {
   send(message: EmailMessage): Promise<{ messageId: string }>;
+}
+
+/**
+ * A database login, as the secret of an RDS database stores it (the JSON of Secrets Manager's rotation templates).
+ * `password` is a secret: never log it, never put it in an error or an event.
+ */
+export interface DatabaseCredentials {
+  engine: "postgres";
+  host: string;
+  port: number;
+  dbname: string;
+  username: string;
+  password: string;
+  /** For the alternating-users strategy: the secret of the user that may change others' passwords. */
+  masterarn?: string;
+}
+
+/**
+ * What rotation asks of the database (PostgreSQL over `pg`; the embedded PostgreSQL locally). SQL identifiers and
+ * literals are always quoted by the adapter, never concatenated from input. Errors never carry a password.
+ */
+export interface DatabaseAdmin {
+  /** True when the credentials log in and run a query; false when authentication fails; throws otherwise. */
+  canLogin(credentials: DatabaseCredentials): Promise<boolean>;
+  /** Logs in as `admin` and sets `username`'s password (`ALTER ROLE … PASSWORD`). */
+  setPassword(admin: DatabaseCredentials, username: string, password: string): Promise<void>;
+  /**
+   * Logs in as `admin` and makes sure the role `clone` exists with LOGIN, is granted `base` (so it has the same
+   * privileges) and has `password`.
+   */
+  ensureCloneRole(admin: DatabaseCredentials, base: string, clone: string, password: string): Promise<void>;
+}
+
+/** An ExternalSecret as External Secrets Operator reports it. */
+export interface ExternalSecretStatus {
+  namespace: string;
+  name: string;
+  /** `spec.target.name`: the Kubernetes Secret it writes. */
+  targetSecret: string;
+  /** `status.refreshTime`: when it last synced. */
+  refreshTime?: string;
+  /** `status.syncedResourceVersion`. */
+  syncedResourceVersion?: string;
+  /** The `Ready` condition. */
+  ready: boolean;
+  message?: string;
+}
+
+/** A Deployment's rollout as `kubectl rollout status` reads it. */
+export interface DeploymentStatus {
+  namespace: string;
+  name: string;
+  generation: number;
+  observedGeneration: number;
+  /** `spec.replicas`. */
+  replicas: number;
+  updatedReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  /** `spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]`, when set. */
+  restartedAt?: string;
+}
+
+/**
+ * The workloads that consume secrets (ExternalSecrets, Secrets, Deployments) on the cluster, through the Kubernetes
+ * API: EKS in production, the simulated cluster locally.
+ */
+export interface WorkloadTarget {
+  getExternalSecret(namespace: string, name: string): Promise<ExternalSecretStatus>;
+  /** Makes External Secrets re-read the provider now: the `force-sync` annotation set to a new value. */
+  forceSyncExternalSecret(namespace: string, name: string, value: string): Promise<void>;
+  /**
+   * A SHA-256 over the Secret's `data` (sorted keys), so a change can be seen without the value ever leaving the
+   * adapter; undefined when the Secret does not exist.
+   */
+  secretDataHash(namespace: string, name: string): Promise<string | undefined>;
+  /** `kubectl rollout restart`: sets `kubectl.kubernetes.io/restartedAt` on the pod template to `at`. */
+  restartDeployment(namespace: string, name: string, at: string): Promise<void>;
+  getDeployment(namespace: string, name: string): Promise<DeploymentStatus>;
 }

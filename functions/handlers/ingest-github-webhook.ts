@@ -1,6 +1,7 @@
 // Lambda behind POST /webhooks/github: verifies GitHub's signature, drops repeated deliveries, relays events to the bus.
 
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { overlapHoursOf } from "../core/config.ts";
 import { ValidationError } from "../core/errors.ts";
 import { PayloadTooLargeError, UnauthorizedError } from "../core/http-errors.ts";
 import type { Clock, EventPublisher, IdempotencyStore, SecretStore } from "../core/ports.ts";
@@ -35,10 +36,14 @@ export interface IngestGithubWebhookDeps {
   secrets: SecretStore;
   /** Name of the secret holding the webhook secret (switchyard.yaml `github.webhookSecret`). */
   secretName: string;
+  /** How long after a rotation the previous secret still verifies (`secrets[].rotation.overlapHours`); default 0. */
+  overlapHours?: number;
   idempotency: IdempotencyStore;
   publisher: EventPublisher;
   clock: Clock;
 }
+
+const millisecondsPerHour = 3_600_000;
 
 interface SecretCache {
   secrets: readonly string[];
@@ -48,21 +53,31 @@ interface SecretCache {
 const isNotFound = (error: unknown): boolean =>
   error instanceof Error && error.name === "ResourceNotFoundException";
 
+/** The value of a stage, or undefined when no version holds it (or the version has no value yet). */
+const valueAt = async (deps: IngestGithubWebhookDeps, stage: "AWSPENDING" | "AWSPREVIOUS") => {
+  try {
+    return await deps.secrets.getSecretValue(deps.secretName, { versionStage: stage });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    return undefined;
+  }
+};
+
 /**
- * The webhook secrets a signature may be made with: AWSCURRENT, and AWSPENDING while a rotation is under way, so
- * deliveries signed with either side of the rotation pass until GitHub and Secrets Manager agree again.
+ * The webhook secrets a signature may be made with: AWSCURRENT; AWSPENDING while a rotation is under way; and
+ * AWSPREVIOUS for `overlapHours` after the current version was made, so a rotation never refuses a delivery signed
+ * just before it, nor one from a sender not yet updated.
  */
 const readSecrets = async (deps: IngestGithubWebhookDeps): Promise<string[]> => {
   try {
-    const current = (await deps.secrets.getSecretValue(deps.secretName)).secretString;
-    let pending: string | undefined;
-    try {
-      pending = (await deps.secrets.getSecretValue(deps.secretName, { versionStage: "AWSPENDING" }))
-        .secretString;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    const secrets = [...new Set([current, pending])].filter((s): s is string => s !== undefined && s !== "");
+    const current = await deps.secrets.getSecretValue(deps.secretName);
+    const pending = await valueAt(deps, "AWSPENDING");
+    const overlapMs = (deps.overlapHours ?? 0) * millisecondsPerHour;
+    const inOverlap = overlapMs > 0 && deps.clock.now().getTime() - current.createdDate.getTime() < overlapMs;
+    const previous = inOverlap ? await valueAt(deps, "AWSPREVIOUS") : undefined;
+    const secrets = [
+      ...new Set([current.secretString, pending?.secretString, previous?.secretString]),
+    ].filter((s): s is string => s !== undefined && s !== "");
     // An empty key would let anyone compute a valid signature: refuse to run rather than accept everything.
     if (secrets.length === 0) throw new Error(`The webhook secret ${deps.secretName} is empty`);
     return secrets;
@@ -225,6 +240,7 @@ export const handler = coldStart(() =>
     makeIngestGithubWebhook({
       secrets: secretStore(),
       secretName: awsConfig().github.webhookSecret,
+      overlapHours: overlapHoursOf(awsConfig(), awsConfig().github.webhookSecret),
       idempotency: idempotencyStore(),
       publisher: eventPublisher(),
       clock,

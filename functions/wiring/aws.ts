@@ -18,7 +18,7 @@ import { DynamoDbFreezeStore } from "../adapters/aws/dynamodb-freeze-store.ts";
 import { DynamoDbIdempotencyStore } from "../adapters/aws/dynamodb-idempotency-store.ts";
 import { DynamoDbPromotionStore } from "../adapters/aws/dynamodb-promotion-store.ts";
 import { EcrImageRegistry } from "../adapters/aws/ecr-image-registry.ts";
-import { eksDeployTarget } from "../adapters/aws/eks-deploy-target.ts";
+import { eksDeployTarget, eksWorkloadTarget } from "../adapters/aws/eks-deploy-target.ts";
 import { EventBridgeEventPublisher } from "../adapters/aws/eventbridge-event-publisher.ts";
 import { RdsSnapshotService } from "../adapters/aws/rds-snapshot-service.ts";
 import { SecretsManagerSecretStore } from "../adapters/aws/secrets-manager-secret-store.ts";
@@ -26,6 +26,7 @@ import { SesMailer } from "../adapters/aws/ses-mailer.ts";
 import { StepFunctionsWorkflowCallbacks } from "../adapters/aws/step-functions-callbacks.ts";
 import { StepFunctionsWorkflowStarter } from "../adapters/aws/step-functions-workflow-starter.ts";
 import { GitHubGitOpsRepository } from "../adapters/github/github-gitops-repository.ts";
+import { PgDatabaseAdmin } from "../adapters/postgres/pg-database-admin.ts";
 import type { CommitImagesDeps } from "../core/commit-images.ts";
 import type { SwitchyardConfig } from "../core/config.ts";
 import type { FinishPromotionDeps } from "../core/finish-promotion.ts";
@@ -33,6 +34,7 @@ import type { PlanPromotionDeps } from "../core/plan-promotion.ts";
 import type {
   ApprovalStore,
   Clock,
+  DatabaseAdmin,
   DeployTarget,
   EventPublisher,
   FreezeStore,
@@ -46,8 +48,17 @@ import type {
   SnapshotService,
   WorkflowCallbacks,
   WorkflowStarter,
+  WorkloadTarget,
 } from "../core/ports.ts";
 import type { ApprovalDeps, RequestApprovalDeps } from "../core/request-approval.ts";
+import type { RotateSecretDeps } from "../core/rotate-secret.ts";
+import type {
+  FinishSecretRolloutDeps,
+  PlanSecretRolloutDeps,
+  RestartDeploymentDeps,
+  SyncExternalSecretDeps,
+  WatchRolloutDeps,
+} from "../core/secret-rollout.ts";
 import type { WatchSyncDeps } from "../core/watch-sync.ts";
 import { loadConfig } from "./config.ts";
 import { envNames, optionalEnv, requireEnv } from "./env.ts";
@@ -115,6 +126,8 @@ export const workflowStarter = once(
         Object.entries({
           "promote-image": optionalEnv(envNames.promoteImageStateMachineArn),
           "production-sync": optionalEnv(envNames.productionSyncStateMachineArn),
+          // Only its EventBridge rule starts it; no function does.
+          "secret-rollout": undefined,
         } satisfies Record<WorkflowName, string | undefined>).filter(
           (entry): entry is [string, string] => entry[1] !== undefined,
         ),
@@ -255,5 +268,61 @@ export const watchSyncDeps = (): WatchSyncDeps => ({
   deployTarget: deployTarget(),
   gitops: gitopsRepository(),
   store: promotionStore(),
+  clock,
+});
+
+/** PostgreSQL for secret rotation: TLS with a verified certificate to every non-loopback host. */
+export const databaseAdmin = once((): DatabaseAdmin => new PgDatabaseAdmin({ ssl: true }));
+
+/** Dependencies of the rotate-secret function (Secrets Manager's rotation function). */
+export const rotateSecretDeps = (): RotateSecretDeps => ({
+  config: awsConfig(),
+  secrets: secretStore(),
+  database: databaseAdmin(),
+  clock,
+});
+
+/** ExternalSecrets, Secrets and Deployments on the platform's EKS cluster. */
+export const workloadTarget = once(
+  (): WorkloadTarget =>
+    eksWorkloadTarget({
+      eks: new EKSClient({}),
+      clusterName: requireEnv(envNames.eksClusterName),
+      region: requireEnv(envNames.awsRegion),
+      credentials: fromNodeProviderChain(),
+    }),
+);
+
+/** Dependencies of the plan-secret-rollout function. */
+export const planSecretRolloutDeps = (): PlanSecretRolloutDeps => ({
+  config: awsConfig(),
+  secrets: secretStore(),
+});
+
+/** Dependencies of the sync-external-secret function. */
+export const syncExternalSecretDeps = (): SyncExternalSecretDeps => ({
+  config: awsConfig(),
+  workloads: workloadTarget(),
+  clock,
+});
+
+/** Dependencies of the restart-deployment function: freezes of the consumer's service hold a restart. */
+export const restartDeploymentDeps = (): RestartDeploymentDeps => ({
+  config: awsConfig(),
+  workloads: workloadTarget(),
+  freezes: freezeStore(),
+  clock,
+});
+
+/** Dependencies of the watch-rollout function. */
+export const watchRolloutDeps = (): WatchRolloutDeps => ({
+  config: awsConfig(),
+  workloads: workloadTarget(),
+  clock,
+});
+
+/** Dependencies of the finish-secret-rollout function. */
+export const finishSecretRolloutDeps = (): FinishSecretRolloutDeps => ({
+  publisher: eventPublisher(),
   clock,
 });

@@ -5,6 +5,7 @@ import { App, Tags, Validations } from "aws-cdk-lib";
 import { ConfigError, SwitchyardError } from "../../functions/core/errors.ts";
 import { loadConfig } from "../../functions/wiring/config.ts";
 import { envNames } from "../../functions/wiring/env.ts";
+import { rotationNetworkFromContext } from "../constructs/rotation-network.ts";
 import { compliancePacks, SwitchyardStack } from "../stacks/switchyard-stack.ts";
 
 /** The CDK context key naming the EKS cluster (cdk.json, or `cdk synth -c eksClusterName=...`). */
@@ -25,10 +26,13 @@ const main = (): void => {
       `Set the EKS cluster running Argo CD in cdk.json's context "${eksClusterNameContextKey}" or with -c ${eksClusterNameContextKey}=<name>`,
     );
   }
+  // Also the deployer's choice: the VPC, subnets and security groups that reach the databases it rotates.
+  const rotationNetwork = rotationNetworkFromContext(app.node);
   new SwitchyardStack(app, "Switchyard", {
     description: "Switchyard: the event-driven control plane of the internal developer platform",
     configFile: resolve(configFile),
     eksClusterName,
+    ...(rotationNetwork && { rotationNetwork }),
     env: {
       account: config.aws.account ?? process.env.CDK_DEFAULT_ACCOUNT,
       region: config.aws.region ?? process.env.CDK_DEFAULT_REGION,

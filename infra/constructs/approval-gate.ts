@@ -127,14 +127,17 @@ export class ApprovalGate extends Construct {
         excludeCharacters: nonHexLowercaseLetters,
       },
     });
-    Validations.of(this.linkKey).acknowledge({
-      id: "AwsSolutions-SMG4",
-      reason:
-        "Automatic rotation is planned as a separate issue: it needs a rotation function, and the functions already " +
-        "verify links against AWSCURRENT and AWSPREVIOUS, so a rotation keeps links sent before it valid. Until " +
-        "then the key is rotated by hand with put-secret-value (a leaked key at once); a link also expires with " +
-        "its approval request.",
-    });
+    // Rotated when switchyard.yaml's secrets[] lists it (api-key): SecretRotation attaches the schedule.
+    if (!props.config.secrets.some((s) => s.name === approvals.linkKeySecret)) {
+      Validations.of(this.linkKey).acknowledge({
+        id: "AwsSolutions-SMG4",
+        reason:
+          "Rotation is opted into per secret in switchyard.yaml (secrets[] with strategy api-key), which this " +
+          "configuration does not do for the link key; the functions verify links against AWSCURRENT and " +
+          "AWSPREVIOUS, so a rotation keeps links sent before it valid. Until then the key is rotated by hand with " +
+          "put-secret-value (a leaked key at once); a link also expires with its approval request.",
+      });
+    }
 
     this.sender =
       gated.length > 0

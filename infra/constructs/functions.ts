@@ -2,6 +2,7 @@
 
 import { join } from "node:path";
 import { Duration, Validations } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
@@ -51,6 +52,8 @@ const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'
 
 /** Why a function needs no dead-letter queue of its own: where its failures go instead, by how it is invoked. */
 const dlqReason = (name: string, definition: FunctionDefinition, props: FunctionsProps): string => {
+  const known = props.deadLetterReasons?.get(name);
+  if (known) return known;
   if (props.asyncInvoked.has(name)) {
     return (
       "Failed asynchronous invocations go to the on-failure destination (an SQS queue), which supersedes a " +
@@ -87,7 +90,37 @@ export interface FunctionsProps {
   asyncInvoked: ReadonlySet<string>;
   /** Functions an SQS event source mapping invokes; a failed message goes to its queue's dead-letter queue. */
   queueConsumers: ReadonlySet<string>;
+  /**
+   * Where a function that must reach private resources runs; the others (all by default) run outside any VPC.
+   * The capability that needs the network decides, the function gets the permissions Lambda needs for it.
+   */
+  vpcFor?: (name: string) => FunctionVpcPlacement | undefined;
+  /**
+   * Why a function needs no dead-letter queue, for functions another AWS service invokes synchronously (Secrets
+   * Manager's rotation function): the capability that wires the invoker knows where a failure goes.
+   */
+  deadLetterReasons?: ReadonlyMap<string, string>;
 }
+
+/** A function's place in a VPC: the subnets Lambda puts its network interfaces in, and their security groups. */
+export interface FunctionVpcPlacement {
+  vpc: ec2.IVpc;
+  subnets: readonly ec2.ISubnet[];
+  securityGroups: readonly ec2.ISecurityGroup[];
+}
+
+/**
+ * What Lambda does with the execution role of a function in a VPC (the actions of the AWS managed
+ * AWSLambdaVPCAccessExecutionRole, which is not attached: managed policies are flagged and reach further).
+ */
+export const vpcNetworkInterfaceActions = [
+  "ec2:CreateNetworkInterface",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+  "ec2:DeleteNetworkInterface",
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:UnassignPrivateIpAddresses",
+] as const;
 
 /**
  * Every registry function as a `NodejsFunction` (arm64, ESM, X-Ray active, explicit log group, its own role).
@@ -130,6 +163,13 @@ export class Functions extends Construct {
       description: `Execution role of the ${name} function`,
     });
     logGroup.grantWrite(role);
+    const placement = props.vpcFor?.(name);
+    if (placement) {
+      // In the role's default policy, which the function depends on: Lambda checks these at CreateFunction.
+      role.addToPolicy(
+        new iam.PolicyStatement({ actions: [...vpcNetworkInterfaceActions], resources: ["*"] }),
+      );
+    }
 
     const asyncInvoked = props.asyncInvoked.has(name);
     const onFailure = asyncInvoked
@@ -151,6 +191,11 @@ export class Functions extends Construct {
       role,
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
+      ...(placement && {
+        vpc: placement.vpc,
+        vpcSubnets: { subnets: [...placement.subnets] },
+        securityGroups: [...placement.securityGroups],
+      }),
       environment: {
         [envNames.config]: `${lambdaTaskRoot}/${bundledConfigFileName}`,
         ...powertoolsEnvironment,
@@ -189,7 +234,13 @@ export class Functions extends Construct {
         id: "AwsSolutions-IAM5[Resource::*]",
         reason:
           "Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource *: X-Ray does not " +
-          "support resource-level permissions for them. Log writes are scoped to the function's own log group.",
+          "support resource-level permissions for them. Log writes are scoped to the function's own log group." +
+          (placement
+            ? ` In a VPC also the network interface actions Lambda performs with the role (${vpcNetworkInterfaceActions.join(", ")}): ` +
+              "the Describe actions support no resource-level permissions, and the interfaces do not exist before " +
+              "Lambda creates them (it checks the role for CreateNetworkInterface when the function is created); " +
+              "AWSLambdaVPCAccessExecutionRole grants the same actions on *."
+            : ""),
       });
     }
     Validations.of(fn).acknowledge({

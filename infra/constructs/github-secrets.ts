@@ -12,6 +12,8 @@ const generatedLength = 64;
 export interface GithubSecretsProps {
   webhookSecretName: string;
   tokenSecretName: string;
+  /** switchyard.yaml's `secrets[]` rotates the webhook secret (api-key): SecretRotation attaches the schedule. */
+  webhookSecretRotated?: boolean;
 }
 
 /**
@@ -24,8 +26,9 @@ export interface GithubSecretsProps {
  *   `aws secretsmanager put-secret-value --secret-id <name> --secret-string <token>`. Until then commits fail
  *   with GitHub's 401, loudly, and promotions end Errored.
  *
- * Neither rotates automatically: the webhook secret must change in GitHub and Secrets Manager together (the
- * function accepts AWSCURRENT and AWSPENDING meanwhile), and the token is issued by GitHub.
+ * The token never rotates here: GitHub issues it. The webhook secret rotates only when `secrets[]` lists it (strategy
+ * api-key, scheduled by SecretRotation); GitHub's copy must then be updated within `rotation.overlapHours`, while
+ * the function still accepts AWSPREVIOUS, since nothing updates GitHub's webhook settings for it.
  *
  * @example
  * const secrets = new GithubSecrets(this, "GithubSecrets", { webhookSecretName, tokenSecretName });
@@ -51,13 +54,15 @@ export class GithubSecrets extends Construct {
       generateSecretString: { passwordLength: generatedLength, excludePunctuation: true },
     });
 
-    Validations.of(this.webhookSecret).acknowledge({
-      id: "AwsSolutions-SMG4",
-      reason:
-        "A webhook secret only works when GitHub holds the same value, and GitHub has no API a rotation Lambda " +
-        "could use to keep them in step without a GitHub App; it is rotated by hand in both places, and the " +
-        "function accepts AWSCURRENT and AWSPENDING while that happens.",
-    });
+    if (!props.webhookSecretRotated) {
+      Validations.of(this.webhookSecret).acknowledge({
+        id: "AwsSolutions-SMG4",
+        reason:
+          "A webhook secret only works when GitHub holds the same value, and GitHub has no API a rotation Lambda " +
+          "could use to keep them in step without a GitHub App; it is rotated by hand in both places (or by " +
+          "listing it in switchyard.yaml secrets with api-key), and the function accepts AWSPREVIOUS meanwhile.",
+      });
+    }
     Validations.of(this.token).acknowledge({
       id: "AwsSolutions-SMG4",
       reason:

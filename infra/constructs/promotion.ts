@@ -23,7 +23,7 @@ export interface PromotionNeeds {
   /** Talks to Argo CD on the EKS cluster. */
   cluster?: true;
   /** Starts executions of these workflows (and reads them back when a start turns out to be a repeat). */
-  startsWorkflows?: readonly WorkflowName[];
+  startsWorkflows?: readonly StartedWorkflow[];
   /** Looks images up in the services' ECR repositories (DescribeImages). */
   imageRegistry?: true;
 }
@@ -66,7 +66,10 @@ export const promotionNeeds = {
 export const stateMachineArnEnv = {
   "promote-image": envNames.promoteImageStateMachineArn,
   "production-sync": envNames.productionSyncStateMachineArn,
-} as const satisfies Record<WorkflowName, EnvName>;
+} as const satisfies Partial<Record<WorkflowName, EnvName>>;
+
+/** The workflows a function may start (the others are started only by rules). */
+export type StartedWorkflow = keyof typeof stateMachineArnEnv;
 
 /** What the capability is wired to. */
 export interface PromotionProps {
@@ -102,6 +105,7 @@ export class Promotion extends Construct {
     this.secrets = new GithubSecrets(this, "GithubSecrets", {
       webhookSecretName: props.config.github.webhookSecret,
       tokenSecretName: props.config.github.tokenSecret,
+      webhookSecretRotated: props.config.secrets.some((s) => s.name === props.config.github.webhookSecret),
     });
     this.cluster = new ClusterAccess(this, "Cluster", {
       clusterName: props.eksClusterName,
@@ -140,7 +144,7 @@ const grantDescribeImages = (fn: lambda.Function, config: SwitchyardConfig): voi
  * `states:StartExecution` on the state machine and its ARN in the environment; `states:DescribeExecution` on its
  * executions, because a start with a name already used is answered by comparing that execution's input.
  */
-const grantStart = (fn: lambda.Function, workflow: WorkflowName, machine: sfn.StateMachine): void => {
+const grantStart = (fn: lambda.Function, workflow: StartedWorkflow, machine: sfn.StateMachine): void => {
   machine.grantStartExecution(fn);
   const executions = Stack.of(machine).formatArn({
     service: "states",

@@ -1,4 +1,4 @@
-// The Switchyard stack: checks the registries, then wires buses, functions, queues, workflows, rules, gate and API.
+// The Switchyard stack: checks the registries, then wires buses, functions, workflows, rules and capabilities.
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -38,7 +38,14 @@ import { Functions } from "../constructs/functions.ts";
 import { Api, publicRoutes, routeKey } from "../constructs/http-api.ts";
 import { Promotion } from "../constructs/promotion.ts";
 import { fifoSuffix, Queues } from "../constructs/queues.ts";
+import { RotationNetwork, type RotationNetworkProps } from "../constructs/rotation-network.ts";
 import { pascalCase, Rules } from "../constructs/rules.ts";
+import {
+  rotationDeadLetterReason,
+  rotationFunction,
+  SecretRotation,
+  validateRotatedSecrets,
+} from "../constructs/secret-rotation.ts";
 import { type WorkflowResource, Workflows } from "../constructs/workflows.ts";
 
 /** The repository root; every path in the registries is relative to it. */
@@ -66,6 +73,11 @@ export interface SwitchyardStackProps extends StackProps {
   configFile: string;
   /** The EKS cluster running Argo CD and the services (CDK context `eksClusterName`). */
   eksClusterName: string;
+  /**
+   * The VPC the rotation function runs in to reach the databases (CDK context `rotationVpcId`, `rotationSubnetIds`,
+   * `rotationSecurityGroupIds`); none: it runs outside any VPC and reaches only publicly accessible databases.
+   */
+  rotationNetwork?: RotationNetworkProps;
   /** Replaces some or all of the repository's registries. */
   registries?: Partial<Registries>;
 }
@@ -351,6 +363,7 @@ export class SwitchyardStack extends Stack {
   readonly rules: Rules;
   readonly promotion: Promotion;
   readonly approvalGate: ApprovalGate;
+  readonly secretRotation: SecretRotation;
   readonly api: Api;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
@@ -360,6 +373,7 @@ export class SwitchyardStack extends Stack {
     validateClusterName(props.eksClusterName);
     const config = loadConfig(props.configFile);
     validateApprovalSender(config, props.configFile);
+    validateRotatedSecrets(config, props.configFile);
 
     const asyncInvoked = new Set(
       registries.rules.flatMap((rule) => (rule.target.kind === "function" ? [rule.target.function] : [])),
@@ -367,12 +381,16 @@ export class SwitchyardStack extends Stack {
     const queueConsumers = new Set(Object.values(registries.queues).map((queue) => queue.consumer as string));
 
     this.buses = new EventBuses(this, "Buses");
+    const rotationNetwork =
+      props.rotationNetwork && new RotationNetwork(this, "RotationNetwork", props.rotationNetwork);
     this.functions = new Functions(this, "Functions", {
       definitions: registries.functions,
       projectRoot,
       configFile: resolve(props.configFile),
       asyncInvoked,
       queueConsumers,
+      vpcFor: (name) => (name === rotationFunction ? rotationNetwork?.placement : undefined),
+      deadLetterReasons: new Map([[rotationFunction, rotationDeadLetterReason]]),
     });
     for (const [name, fn] of this.functions.entries()) {
       if (registries.functions[name]?.publishesEvents) this.buses.grantPublish(fn);
@@ -440,6 +458,19 @@ export class SwitchyardStack extends Stack {
       definitions: registries.functions,
       function: (name) => this.functions.get(name),
       approvalWorkflows: awaitedFunctions.get(approvalRequester) ?? [],
+    });
+    this.secretRotation = new SecretRotation(this, "SecretRotation", {
+      config,
+      configFile: props.configFile,
+      definitions: registries.functions,
+      function: (name) => this.functions.get(name),
+      signingKeys: new Map([
+        [config.github.webhookSecret, this.promotion.secrets.webhookSecret],
+        [config.approvals.linkKeySecret, this.approvalGate.linkKey],
+      ]),
+      cluster: this.promotion.cluster,
+      tables: this.approvalGate.tables,
+      ...(rotationNetwork && { network: rotationNetwork }),
     });
     this.api = new Api(this, "Api", {
       definitions: registries.functions,

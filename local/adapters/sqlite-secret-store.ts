@@ -4,6 +4,7 @@ import { randomInt, randomUUID } from "node:crypto";
 import type {
   Clock,
   IdGenerator,
+  RandomPasswordOptions,
   SecretStore,
   SecretSummary,
   SecretVersion,
@@ -19,6 +20,7 @@ import {
 } from "./secret-store-errors.ts";
 
 const currentStage = "AWSCURRENT";
+const pendingStage = "AWSPENDING";
 const previousStage = "AWSPREVIOUS";
 
 /** Secrets Manager's published limits, checked before anything is read or written. */
@@ -31,6 +33,19 @@ const minVersionIdLength = 32;
 const maxVersionIdLength = 64;
 const maxStagesPerRequest = 20;
 const maxStageLength = 256;
+
+/** GetRandomPassword's limits (`PasswordLengthType`, `ExcludeCharactersType`). */
+const minPasswordLength = 1;
+const maxPasswordLength = 4_096;
+const maxExcludeCharactersLength = 4_096;
+
+/** GetRandomPassword's character types; punctuation is the 32 printable ASCII characters that are not alphanumeric. */
+const passwordCharacterTypes = {
+  uppercase: "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+  lowercase: "abcdefghijklmnopqrstuvwxyz",
+  numbers: "0123456789",
+  punctuation: "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+} as const;
 
 /** Secrets Manager keeps the 100 newest versions, but never drops one younger than a day or one with a label. */
 const retainedVersionCount = 100;
@@ -74,18 +89,32 @@ const schema = `
   CREATE INDEX IF NOT EXISTS secretsmanager_stages_by_version ON secretsmanager_stages(secret_name, version_id);
 `;
 
+/**
+ * Columns added after the first release. Every home gets them the same way (new files too), so an existing
+ * secrets.db is upgraded in place and keeps its secrets. `has_value = 0` marks a version RotateSecret created
+ * that no PutSecretValue has filled yet; its `secret_string` is empty and never returned.
+ */
+const addedColumns = [
+  { table: "secretsmanager_secrets", column: "rotation_enabled", definition: "INTEGER NOT NULL DEFAULT 0" },
+  { table: "secretsmanager_secrets", column: "last_rotated_at_ms", definition: "INTEGER" },
+  { table: "secretsmanager_versions", column: "has_value", definition: "INTEGER NOT NULL DEFAULT 1" },
+] as const;
+
 interface SecretRow {
   name: string;
   arn: string;
   description: string | null;
   created_at_ms: number;
   last_changed_at_ms: number;
+  rotation_enabled: number;
+  last_rotated_at_ms: number | null;
 }
 
 interface VersionRow {
   version_id: string;
   secret_string: string;
   created_at_ms: number;
+  has_value: number;
 }
 
 interface StageRow {
@@ -151,6 +180,37 @@ const checkSecretName = (name: string): void => {
 const secretNotFound = (): ResourceNotFoundException =>
   new ResourceNotFoundException("Secrets Manager can't find the specified secret.");
 
+const versionValueNotFound = (versionId: string): ResourceNotFoundException =>
+  new ResourceNotFoundException(
+    `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`,
+  );
+
+const randomCharacter = (alphabet: string): string => alphabet[randomInt(alphabet.length)]!;
+
+/** Fisher–Yates with a cryptographic source, so the required characters do not sit at predictable positions. */
+const shuffle = (characters: string[]): string[] => {
+  for (let i = characters.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [characters[i], characters[j]] = [characters[j]!, characters[i]!];
+  }
+  return characters;
+};
+
+/** Creates the tables and adds missing columns in one immediate transaction, so two processes opening at once agree. */
+const migrate = (db: SqliteDatabase): void => {
+  const hasColumn = db
+    .prepare<[string, string], number>("SELECT count(*) FROM pragma_table_info(?) WHERE name = ?")
+    .pluck();
+  db.transaction(() => {
+    db.exec(schema);
+    for (const { table, column, definition } of addedColumns) {
+      if (hasColumn.get(table, column) === 0) {
+        db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      }
+    }
+  }).immediate();
+};
+
 /** Every statement the store runs, prepared once per database. */
 const prepareStatements = (db: SqliteDatabase) => ({
   secretByName: db.prepare<[string], SecretRow>("SELECT * FROM secretsmanager_secrets WHERE name = ?"),
@@ -162,11 +222,23 @@ const prepareStatements = (db: SqliteDatabase) => ({
   touchSecret: db.prepare<[number, string]>(
     "UPDATE secretsmanager_secrets SET last_changed_at_ms = ? WHERE name = ?",
   ),
+  enableRotation: db.prepare<[string]>(
+    "UPDATE secretsmanager_secrets SET rotation_enabled = 1 WHERE name = ?",
+  ),
+  markRotated: db.prepare<[number, string]>(
+    "UPDATE secretsmanager_secrets SET last_rotated_at_ms = ? WHERE name = ?",
+  ),
   version: db.prepare<[string, string], VersionRow>(
-    "SELECT version_id, secret_string, created_at_ms FROM secretsmanager_versions WHERE secret_name = ? AND version_id = ?",
+    "SELECT version_id, secret_string, created_at_ms, has_value FROM secretsmanager_versions WHERE secret_name = ? AND version_id = ?",
   ),
   insertVersion: db.prepare<[string, string, string, number]>(
     "INSERT INTO secretsmanager_versions (secret_name, version_id, secret_string, created_at_ms) VALUES (?, ?, ?, ?)",
+  ),
+  insertEmptyVersion: db.prepare<[string, string, number]>(
+    "INSERT INTO secretsmanager_versions (secret_name, version_id, secret_string, created_at_ms, has_value) VALUES (?, ?, '', ?, 0)",
+  ),
+  fillVersion: db.prepare<[string, string, string]>(
+    "UPDATE secretsmanager_versions SET secret_string = ?, has_value = 1 WHERE secret_name = ? AND version_id = ? AND has_value = 0",
   ),
   versionCount: db
     .prepare<[string], number>("SELECT count(*) FROM secretsmanager_versions WHERE secret_name = ?")
@@ -236,7 +308,7 @@ export class SqliteSecretStore implements SecretStore {
     this.account = options.account ?? localAccountId;
     this.clock = options.clock ?? systemClock;
     this.ids = options.ids ?? uuidIds;
-    this.db.exec(schema);
+    migrate(this.db);
     this.sql = prepareStatements(this.db);
   }
 
@@ -257,10 +329,10 @@ export class SqliteSecretStore implements SecretStore {
         const existing = this.sql.secretByName.get(name);
         if (existing) {
           // A retried CreateSecret (same token, same value) is ignored, as the API documents for the token.
+          const version =
+            clientRequestToken === undefined ? undefined : this.sql.version.get(name, clientRequestToken);
           const retried =
-            clientRequestToken !== undefined &&
-            secretString !== undefined &&
-            this.sql.version.get(name, clientRequestToken)?.secret_string === secretString;
+            secretString !== undefined && version?.has_value === 1 && version.secret_string === secretString;
           if (retried) return { name, arn: existing.arn, versionId: clientRequestToken };
           throw new ResourceExistsException(
             `The operation failed because the secret ${name} already exists.`,
@@ -290,10 +362,9 @@ export class SqliteSecretStore implements SecretStore {
       const secret = this.resolve(secretId);
       let id: string;
       if (versionId !== undefined) {
-        if (!this.sql.version.get(secret.name, versionId)) {
-          throw new ResourceNotFoundException(
-            `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`,
-          );
+        // A version RotateSecret created and no PutSecretValue filled yet is listed, but has no value to read.
+        if (this.sql.version.get(secret.name, versionId)?.has_value !== 1) {
+          throw versionValueNotFound(versionId);
         }
         if (versionStage !== undefined && this.sql.holder.get(secret.name, versionStage) !== versionId) {
           throw new InvalidRequestException(
@@ -304,7 +375,7 @@ export class SqliteSecretStore implements SecretStore {
       } else {
         const stage = versionStage ?? currentStage;
         const holder = this.sql.holder.get(secret.name, stage);
-        if (holder === undefined) {
+        if (holder === undefined || this.sql.version.get(secret.name, holder)?.has_value !== 1) {
           throw new ResourceNotFoundException(
             `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
           );
@@ -347,7 +418,7 @@ export class SqliteSecretStore implements SecretStore {
         const secret = this.resolve(secretId);
         const versionId = clientRequestToken ?? this.ids.next();
         const existing = this.sql.version.get(secret.name, versionId);
-        if (existing) {
+        if (existing?.has_value === 1) {
           if (existing.secret_string !== secretString) {
             throw new ResourceExistsException(
               `You can't modify an existing version of secret ${secret.name}: version ${versionId} already exists with different secret data.`,
@@ -362,7 +433,9 @@ export class SqliteSecretStore implements SecretStore {
         }
 
         const nowMs = this.clock.now().getTime();
-        this.sql.insertVersion.run(secret.name, versionId, secretString, nowMs);
+        // RotateSecret's version exists without a value: this call gives it one and keeps its labels.
+        if (existing) this.sql.fillVersion.run(secretString, secret.name, versionId);
+        else this.sql.insertVersion.run(secret.name, versionId, secretString, nowMs);
         const stages = [...new Set(versionStages ?? [currentStage])];
         // Other labels first, so that AWSPREVIOUS ends where AWSCURRENT left, whatever else was asked.
         for (const stage of stages) if (stage !== currentStage) this.moveLabel(secret.name, stage, versionId);
@@ -450,6 +523,108 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   /**
+   * Starts a rotation as RotateSecret does, without a rotation function to invoke: the caller runs the steps.
+   * Only an AWSPENDING on another version than AWSCURRENT's counts as a rotation in progress (RotateSecret's rule);
+   * one left on the current version by a finished rotation moves to the new version.
+   *
+   * @example
+   * const { versionId } = await store.rotateSecret("prod/orders/db", { clientRequestToken: randomUUID() });
+   * await store.putSecretValue("prod/orders/db", next, { clientRequestToken: versionId, versionStages: ["AWSPENDING"] });
+   */
+  async rotateSecret(
+    secretId: string,
+    options: { clientRequestToken: string },
+  ): Promise<{ versionId: string }> {
+    const versionId = options.clientRequestToken;
+    checkVersionId("clientRequestToken", versionId);
+
+    return this.db
+      .transaction(() => {
+        const secret = this.resolve(secretId);
+        // The token is the request's idempotency key: a repeat finds its version and changes nothing.
+        if (this.sql.version.get(secret.name, versionId)) return { versionId };
+        const pending = this.sql.holder.get(secret.name, pendingStage);
+        if (pending !== undefined && pending !== this.sql.holder.get(secret.name, currentStage)) {
+          throw new InvalidRequestException(
+            "A previous rotation isn't complete. That rotation will be reattempted.",
+          );
+        }
+        const nowMs = this.clock.now().getTime();
+        this.sql.enableRotation.run(secret.name);
+        this.sql.insertEmptyVersion.run(secret.name, versionId, nowMs);
+        this.moveLabel(secret.name, pendingStage, versionId);
+        this.sql.touchSecret.run(nowMs, secret.name);
+        return { versionId };
+      })
+      .immediate();
+  }
+
+  /**
+   * Records the end of a rotation as `LastRotatedDate`, which Secrets Manager sets itself after finishSecret.
+   *
+   * @example
+   * await store.markRotated("prod/orders/db", clock.now());
+   */
+  async markRotated(secretId: string, at: Date): Promise<void> {
+    this.db
+      .transaction(() => {
+        const secret = this.resolve(secretId);
+        this.sql.markRotated.run(at.getTime(), secret.name);
+      })
+      .immediate();
+  }
+
+  /**
+   * A password as GetRandomPassword makes it, from node:crypto. A type that `excludeCharacters` empties entirely
+   * counts as excluded. ValidationException for a length outside 1–4096 (the API's constraint);
+   * InvalidParameterException when no character is left or the length cannot hold one of each required type.
+   *
+   * @example
+   * const password = await store.getRandomPassword({ length: 32, excludeCharacters: "/@\"'\\" });
+   */
+  async getRandomPassword(options: RandomPasswordOptions): Promise<string> {
+    const { length, excludeCharacters = "", includeSpace = false, requireEachIncludedType = true } = options;
+    if (!Number.isInteger(length) || length < minPasswordLength) {
+      throw lengthError(
+        "passwordLength",
+        `Member must have value greater than or equal to ${minPasswordLength}`,
+      );
+    }
+    if (length > maxPasswordLength) {
+      throw lengthError(
+        "passwordLength",
+        `Member must have value less than or equal to ${maxPasswordLength}`,
+      );
+    }
+    checkLength("excludeCharacters", excludeCharacters, 0, maxExcludeCharactersLength);
+
+    const excluded = new Set(excludeCharacters);
+    const keep = (alphabet: string): string => [...alphabet].filter((c) => !excluded.has(c)).join("");
+    const types = [
+      options.excludeUppercase ? "" : passwordCharacterTypes.uppercase,
+      options.excludeLowercase ? "" : passwordCharacterTypes.lowercase,
+      options.excludeNumbers ? "" : passwordCharacterTypes.numbers,
+      options.excludePunctuation ? "" : passwordCharacterTypes.punctuation,
+    ]
+      .map(keep)
+      .filter((alphabet) => alphabet.length > 0);
+    const pool = types.join("") + (includeSpace ? keep(" ") : "");
+    if (pool.length === 0) {
+      throw new InvalidParameterException(
+        "The password can't be generated: every character type is excluded.",
+      );
+    }
+    if (requireEachIncludedType && types.length > length) {
+      throw new InvalidParameterException(
+        `The password length ${length} is too short to include each of the ${types.length} included character types.`,
+      );
+    }
+    const required = requireEachIncludedType ? types.map(randomCharacter) : [];
+    const rest = Array.from({ length: length - required.length }, () => randomCharacter(pool));
+    return shuffle([...required, ...rest]).join("");
+  }
+
+  /**
    * Closes the database. Only for a store that owns its connection, as `openLocalSecretStore`'s does; a store
    * built on a shared connection leaves closing to whoever opened it.
    */
@@ -510,6 +685,8 @@ export class SqliteSecretStore implements SecretStore {
       createdDate: new Date(secret.created_at_ms),
       lastChangedDate: new Date(secret.last_changed_at_ms),
       versionIdsToStages,
+      rotationEnabled: secret.rotation_enabled === 1,
+      ...(secret.last_rotated_at_ms !== null && { lastRotatedDate: new Date(secret.last_rotated_at_ms) }),
     };
   }
 }

@@ -11,9 +11,9 @@ import {
   versionInfo,
 } from "./discovery.ts";
 import { KubernetesApiError, statusErrors } from "./kubernetes-status.ts";
-import type { KubernetesObject } from "./object-store.ts";
+import type { KubernetesObject, NewObject } from "./object-store.ts";
 import { applyPatch } from "./patch.ts";
-import type { ServedResource } from "./served-resources.ts";
+import { apiVersionOf, type ServedResource } from "./served-resources.ts";
 
 /** kube-apiserver's default limit on a request body (3 MiB). */
 export const maxRequestBodyBytes = 3 * 1024 * 1024;
@@ -78,11 +78,27 @@ const mediaType = (header: string | undefined): string =>
 const listOf = (resource: ServedResource, namespace?: string) => {
   const { items, resourceVersion } = resource.store.list(namespace);
   return {
-    apiVersion: `${resource.group}/${resource.version}`,
+    apiVersion: apiVersionOf(resource),
     kind: resource.listKind,
     metadata: { resourceVersion },
     items,
   };
+};
+
+const parseBody = async (request: IncomingMessage): Promise<unknown> => {
+  const text = (await readBody(request)).toString("utf8");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw statusErrors.badRequest(`error decoding the body: ${(error as Error).message}`);
+  }
+};
+
+/** With a status subresource, only the controller writes status: a client's write keeps the stored one. */
+const keepStatus = (resource: ServedResource, next: Record<string, unknown>, current?: KubernetesObject) => {
+  if (resource.statusSubresource !== true) return;
+  if (current?.status === undefined) delete next.status;
+  else next.status = current.status;
 };
 
 const patchObject = async (
@@ -91,19 +107,13 @@ const patchObject = async (
   namespace: string,
   name: string,
 ): Promise<KubernetesObject> => {
-  const text = (await readBody(request)).toString("utf8");
   const contentType = mediaType(request.headers["content-type"]);
   if (!resource.patchTypes.some((type) => type === contentType)) {
     throw statusErrors.unsupportedMediaType(contentType, resource.patchTypes);
   }
   const current = resource.store.get(namespace, name);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw statusErrors.badRequest(`error decoding patch: ${(error as Error).message}`);
-  }
-  const patched = applyPatch(current, body, contentType, resource.patchTypes);
+  const body = await parseBody(request);
+  const patched = applyPatch(current, body, contentType, resource.patchTypes, resource.strategicMerge);
   if (!isObject(patched) || !isObject(patched.metadata)) {
     throw statusErrors.invalid(resource, name, [
       {
@@ -113,12 +123,48 @@ const patchObject = async (
       },
     ]);
   }
+  keepStatus(resource, patched, current);
+  resource.prepare?.(patched as KubernetesObject);
   return resource.store.replace(namespace, name, patched as KubernetesObject);
 };
 
+/** POST to a collection, with the checks kube-apiserver makes before the object reaches validation. */
+const createObject = async (
+  request: IncomingMessage,
+  resource: ServedResource,
+  namespace: string,
+): Promise<KubernetesObject> => {
+  const body = await parseBody(request);
+  if (!isObject(body)) throw statusErrors.badRequest("the body must be a JSON object");
+  const expected = apiVersionOf(resource);
+  if (body.apiVersion !== expected || body.kind !== resource.kind) {
+    throw statusErrors.badRequest(
+      `the object must be apiVersion ${expected}, kind ${resource.kind} to be created at this path`,
+    );
+  }
+  const metadata = isObject(body.metadata) ? body.metadata : {};
+  if (metadata.namespace !== undefined && metadata.namespace !== namespace) {
+    throw statusErrors.badRequest(
+      "the namespace of the provided object does not match the namespace sent on the request",
+    );
+  }
+  if (typeof metadata.name !== "string" || metadata.name === "") {
+    throw statusErrors.invalid(resource, "", [
+      { reason: "FieldValueRequired", field: "metadata.name", message: "name or generateName is required" },
+    ]);
+  }
+  // The server assigns these; what a client sends is ignored, as kube-apiserver ignores it.
+  const { resourceVersion: _rv, uid: _uid, generation: _gen, creationTimestamp: _ts, ...settable } = metadata;
+  const object = { ...body, metadata: { ...settable, namespace } };
+  keepStatus(resource, object);
+  resource.prepare?.(object as unknown as KubernetesObject);
+  return resource.store.create(object as unknown as NewObject);
+};
+
 /**
- * Starts the API server: discovery, and get/list/patch of the served resources with Kubernetes `Status` errors
- * (401, 404, 405, 409, 415, 422). State lives in the resources' stores, in memory.
+ * Starts the API server: discovery (`/api`, `/apis`), and get/list/patch (and create, where the resource allows it)
+ * of the served resources, the core group under `/api/v1`, with Kubernetes `Status` errors (400, 401, 404, 405,
+ * 409, 413, 415, 422). State lives in the resources' stores, in memory.
  *
  * @example
  * const server = await startClusterApiServer({ resources: [argoApplications()], token: "local-token" });
@@ -147,12 +193,26 @@ export const startClusterApiServer = async (options: ClusterApiServerOptions): P
       if (method !== "GET") throw statusErrors.methodNotAllowed(method);
       return { status: 200, body };
     };
-    const [root, group, version, ...rest] = segments;
-    if (root === "version" && segments.length === 1) return readOnly(versionInfo());
-    if (root === "api" && segments.length === 1) return readOnly(coreApiVersions(serverAddress));
-    if (root !== "apis") throw statusErrors.pathNotFound();
-    if (group === undefined) return readOnly(apiGroupList(resources));
-    if (version === undefined) return readOnly(apiGroupDocument(resources, group));
+    const [root, ...afterRoot] = segments;
+    if (root === "version" && afterRoot.length === 0) return readOnly(versionInfo());
+    let group: string;
+    let version: string | undefined;
+    let rest: string[];
+    if (root === "api") {
+      // The core group lives under /api/<version>, without a group segment.
+      if (afterRoot.length === 0) return readOnly(coreApiVersions(serverAddress));
+      group = "";
+      [version, ...rest] = afterRoot;
+    } else if (root === "apis") {
+      const [named, ...afterGroup] = afterRoot;
+      if (named === undefined) return readOnly(apiGroupList(resources));
+      group = named;
+      [version, ...rest] = afterGroup;
+      if (version === undefined) return readOnly(apiGroupDocument(resources, group));
+    } else {
+      throw statusErrors.pathNotFound();
+    }
+    if (version === undefined) throw statusErrors.pathNotFound();
     if (rest.length === 0) return readOnly(apiResourceList(resources, group, version));
 
     const find = (plural: string | undefined): ServedResource => {
@@ -168,7 +228,12 @@ export const startClusterApiServer = async (options: ClusterApiServerOptions): P
       throw statusErrors.pathNotFound();
     }
     const resource = find(plural);
-    if (name === undefined) return readOnly(listOf(resource, namespace));
+    if (name === undefined) {
+      if (method === "POST" && resource.verbs.includes("create")) {
+        return { status: 201, body: await createObject(request, resource, namespace) };
+      }
+      return readOnly(listOf(resource, namespace));
+    }
     if (method === "GET") return { status: 200, body: resource.store.get(namespace, name) };
     if (method === "PATCH")
       return { status: 200, body: await patchObject(request, resource, namespace, name) };

@@ -4,15 +4,11 @@ import {
   argoApplicationResource,
   refreshAnnotation,
 } from "../../functions/adapters/kubernetes/kubernetes-deploy-target.ts";
-import type { Clock } from "../../functions/core/ports.ts";
-import { KubernetesApiError } from "./kubernetes-status.ts";
-import {
-  type KubernetesObject,
-  kubernetesTime,
-  type NewObject,
-  type ObjectChange,
-  type ObjectStore,
-} from "./object-store.ts";
+import { SimulatedController, type SimulatedControllerOptions } from "./controller.ts";
+import type { KubernetesObject, NewObject, ObjectChange, ObjectStore } from "./object-store.ts";
+import { objectKey } from "./reconcile-queue.ts";
+
+export type { SimulatorTimers } from "./reconcile-queue.ts";
 
 /** One Application to create at start: Switchyard passes one per service and environment. */
 export interface SimulatedApplication {
@@ -26,13 +22,7 @@ export interface SimulatedApplication {
   source?: { repoURL: string; path: string; targetRevision: string };
 }
 
-/** Timer functions, injectable so tests can drive time. */
-export interface SimulatorTimers {
-  setTimeout(callback: () => void, delayMs: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export interface ArgoSimulatorOptions {
+export interface ArgoSimulatorOptions extends SimulatedControllerOptions {
   /** Where the Applications live (the simulated API server serves the same store). */
   store: ObjectStore;
   applications: readonly SimulatedApplication[];
@@ -51,8 +41,6 @@ export interface ArgoSimulatorOptions {
     fromRevision: string,
     toRevision: string,
   ) => Promise<boolean>;
-  clock?: Clock;
-  timers?: SimulatorTimers;
   /** Where failures of the simulator itself go (a failed head lookup is reported on the Application instead). */
   onError?: (error: unknown, application: string) => void;
 }
@@ -65,12 +53,6 @@ const autoSyncRetryLimit = 5;
 const serviceLabel = "switchyard.io/service";
 const environmentLabel = "switchyard.io/environment";
 const inClusterServer = "https://kubernetes.default.svc";
-
-const systemClock: Clock = { now: () => new Date() };
-const systemTimers: SimulatorTimers = {
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 type Json = Record<string, unknown>;
 
@@ -107,10 +89,6 @@ const deployedRevision = (object: KubernetesObject): string | undefined => {
   return typeof last?.revision === "string" ? last.revision : undefined;
 };
 
-const isConflict = (error: unknown): boolean => error instanceof KubernetesApiError && error.code === 409;
-
-const keyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
-
 /**
  * A stand-in for Argo CD's application controller, in memory. At `start()` it creates the configured
  * Applications, Synced and Healthy at the current head; afterwards it watches the store:
@@ -120,27 +98,20 @@ const keyOf = (namespace: string, name: string): string => `${namespace}/${name}
  * - `operation` set (by a client or auto-sync): health Progressing and `operationState.phase` Running, then after
  *   `syncDelayMs` Synced at the revision, Healthy (Degraded for `degraded` services), `operationState` Succeeded with
  *   `syncResult.revision`, a history entry, and `operation` cleared. A refresh asked meanwhile runs afterwards.
- * Nothing is persisted: a restart recreates the Applications from configuration.
+ * Nothing is persisted: a restart recreates the Applications from configuration. After `stop()` a sync in flight
+ * never ends.
  *
  * @example
  * const simulator = new ArgoSimulator({ store, applications, resolveRevision: () => gitops.head(), syncDelayMs: 2000, degraded: () => false });
  * await simulator.start();
  */
-export class ArgoSimulator {
-  private readonly clock: Clock;
-  private readonly timers: SimulatorTimers;
+export class ArgoSimulator extends SimulatedController {
   private readonly configured = new Map<string, SimulatedApplication>();
-  private readonly queued = new Set<string>();
-  private readonly chains = new Map<string, Promise<void>>();
-  private readonly syncTimers = new Map<string, unknown>();
-  private unsubscribe: (() => void) | undefined;
-  private stopped = false;
 
   constructor(private readonly options: ArgoSimulatorOptions) {
-    this.clock = options.clock ?? systemClock;
-    this.timers = options.timers ?? systemTimers;
+    super("simulated Argo CD", options);
     for (const application of options.applications) {
-      this.configured.set(keyOf(application.namespace, application.name), application);
+      this.configured.set(objectKey(application.namespace, application.name), application);
     }
   }
 
@@ -151,19 +122,7 @@ export class ArgoSimulator {
     for (const application of this.options.applications) {
       this.options.store.create(this.initial(application, head, now));
     }
-    this.unsubscribe = this.options.store.subscribe((change) => this.onChange(change));
-  }
-
-  /** Stops reacting; a sync in flight never ends. */
-  stop(): void {
-    this.stopped = true;
-    this.unsubscribe?.();
-    for (const handle of this.syncTimers.values()) this.timers.clearTimeout(handle);
-    this.syncTimers.clear();
-  }
-
-  private now(): string {
-    return kubernetesTime(this.clock.now());
+    this.watch(this.options.store);
   }
 
   private initial(application: SimulatedApplication, head: string, now: string): NewObject {
@@ -194,7 +153,7 @@ export class ArgoSimulator {
   private application(object: KubernetesObject): SimulatedApplication {
     const { namespace, name, labels } = object.metadata;
     return (
-      this.configured.get(keyOf(namespace, name)) ?? {
+      this.configured.get(objectKey(namespace, name)) ?? {
         namespace,
         name,
         service: labels?.[serviceLabel] ?? name,
@@ -204,36 +163,14 @@ export class ArgoSimulator {
     );
   }
 
-  private onChange({ object }: ObjectChange): void {
-    if (this.stopped || operationPhase(object) === "Running") return;
+  protected onChange({ object }: ObjectChange): void {
+    if (operationPhase(object) === "Running") return;
     if (asObject(object.operation) !== undefined || refreshRequested(object)) {
-      this.schedule(object.metadata.namespace, object.metadata.name);
+      this.queue.enqueue(object.metadata.namespace, object.metadata.name);
     }
   }
 
-  /** One pass per Application at a time, on a later tick: never inside the write that triggered it. */
-  private schedule(namespace: string, name: string): void {
-    const key = keyOf(namespace, name);
-    if (this.queued.has(key)) return;
-    this.queued.add(key);
-    const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous
-      .then(() => new Promise<void>((resolve) => this.timers.setTimeout(resolve, 0)))
-      .then(() => {
-        this.queued.delete(key);
-        return this.reconcile(namespace, name);
-      })
-      .catch((error: unknown) => {
-        // A concurrent write has already scheduled the next pass.
-        if (!isConflict(error)) this.report(error, key);
-      });
-    this.chains.set(key, next);
-    void next.finally(() => {
-      if (this.chains.get(key) === next) this.chains.delete(key);
-    });
-  }
-
-  private async reconcile(namespace: string, name: string): Promise<void> {
+  protected async reconcile(namespace: string, name: string): Promise<void> {
     const object = this.options.store.find(namespace, name);
     if (object === undefined || this.stopped || operationPhase(object) === "Running") return;
     if (asObject(object.operation) !== undefined) await this.startOperation(object);
@@ -341,20 +278,10 @@ export class ArgoSimulator {
       },
       { expectedResourceVersion: resourceVersion },
     );
-    const key = keyOf(namespace, name);
-    const handle = this.timers.setTimeout(() => {
-      this.syncTimers.delete(key);
-      if (this.stopped) return;
-      void (async () => {
-        try {
-          const degraded = await this.options.degraded(this.application(object), revision);
-          if (!this.stopped) this.finishOperation(object, operation, revision, startedAt, degraded);
-        } catch (error) {
-          this.report(error, key);
-        }
-      })();
-    }, this.options.syncDelayMs);
-    this.syncTimers.set(key, handle);
+    this.after(objectKey(namespace, name), this.options.syncDelayMs, async () => {
+      const degraded = await this.options.degraded(this.application(object), revision);
+      if (!this.stopped) this.finishOperation(object, operation, revision, startedAt, degraded);
+    });
   }
 
   private finishOperation(
@@ -399,13 +326,5 @@ export class ArgoSimulator {
         },
       ].slice(-revisionHistoryLimit);
     });
-  }
-
-  private report(error: unknown, application: string): void {
-    if (this.options.onError !== undefined) this.options.onError(error, application);
-    else
-      process.emitWarning(
-        `simulated Argo CD failed on ${application}: ${error instanceof Error ? error.message : String(error)}`,
-      );
   }
 }

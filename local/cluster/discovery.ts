@@ -1,6 +1,6 @@
 // Discovery documents (/version, /api, /apis, /apis/<group>[/<version>]) built from the resources the server serves.
 
-import type { ServedResource } from "./served-resources.ts";
+import { apiVersionOf, type ServedResource } from "./served-resources.ts";
 
 /** The Kubernetes version the simulated cluster claims, close to what EKS runs. */
 export const simulatedKubernetesVersion = { major: "1", minor: "31" } as const;
@@ -24,7 +24,7 @@ export const versionInfo = () => ({
 });
 
 /**
- * `/api`: the core group's versions. The simulated cluster serves no core resources, but clients probe here.
+ * `/api`: the core group's versions (Secrets live there, under `/api/v1`).
  *
  * @example
  * coreApiVersions("127.0.0.1:6443").versions // ["v1"]
@@ -35,13 +35,17 @@ export const coreApiVersions = (serverAddress: string) => ({
   serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }],
 });
 
+/** Named groups only: the core group ("") is announced by `/api`, never in `/apis`. */
+const namedGroups = (resources: readonly ServedResource[]): ServedResource[] =>
+  resources.filter((r) => r.group !== "");
+
 const groupVersions = (resources: readonly ServedResource[], group: string): string[] => [
   ...new Set(resources.filter((r) => r.group === group).map((r) => r.version)),
 ];
 
 const apiGroup = (resources: readonly ServedResource[], group: string) => {
   const versions = groupVersions(resources, group).map((version) => ({
-    groupVersion: `${group}/${version}`,
+    groupVersion: apiVersionOf({ group, version }),
     version,
   }));
   return { name: group, versions, preferredVersion: versions[0] };
@@ -54,7 +58,7 @@ const apiGroup = (resources: readonly ServedResource[], group: string) => {
  * apiGroupDocument(resources, "argoproj.io")?.preferredVersion // { groupVersion: "argoproj.io/v1alpha1", version: "v1alpha1" }
  */
 export const apiGroupDocument = (resources: readonly ServedResource[], group: string) =>
-  groupVersions(resources, group).length === 0
+  groupVersions(namedGroups(resources), group).length === 0
     ? undefined
     : { kind: "APIGroup", apiVersion: "v1", ...apiGroup(resources, group) };
 
@@ -67,11 +71,11 @@ export const apiGroupDocument = (resources: readonly ServedResource[], group: st
 export const apiGroupList = (resources: readonly ServedResource[]) => ({
   kind: "APIGroupList",
   apiVersion: "v1",
-  groups: [...new Set(resources.map((r) => r.group))].map((group) => apiGroup(resources, group)),
+  groups: [...new Set(namedGroups(resources).map((r) => r.group))].map((group) => apiGroup(resources, group)),
 });
 
 /**
- * `/apis/<group>/<version>`, or undefined when that group version is not served.
+ * `/apis/<group>/<version>` (or `/api/v1` for the core group, ""), or undefined when that group version is not served.
  *
  * @example
  * apiResourceList(resources, "argoproj.io", "v1alpha1")?.resources[0]?.name // "applications"
@@ -82,7 +86,7 @@ export const apiResourceList = (resources: readonly ServedResource[], group: str
   return {
     kind: "APIResourceList",
     apiVersion: "v1",
-    groupVersion: `${group}/${version}`,
+    groupVersion: apiVersionOf({ group, version }),
     resources: served.map((r) => ({
       name: r.plural,
       singularName: r.singular,

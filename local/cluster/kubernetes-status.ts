@@ -69,7 +69,7 @@ export class KubernetesApiError extends Error {
   }
 }
 
-/** Identifies a resource type in messages: `applications.argoproj.io`. */
+/** Identifies a resource type in messages: `applications.argoproj.io`, or `secrets` in the core group (""). */
 export interface ResourceName {
   group: string;
   plural: string;
@@ -78,6 +78,17 @@ export interface ResourceName {
 
 const qualified = (resource: ResourceName): string =>
   resource.group === "" ? resource.plural : `${resource.plural}.${resource.group}`;
+
+/** `Application.argoproj.io`, or just `Secret` for the core group, as kube-apiserver names a kind in 422s. */
+const qualifiedKind = (resource: ResourceName): string =>
+  resource.group === "" ? resource.kind : `${resource.kind}.${resource.group}`;
+
+/** The `details` of a Status about one object; the core group is left out, as the API server omits it. */
+const objectDetails = (resource: ResourceName, name: string, kind: string): StatusDetails => ({
+  name,
+  ...(resource.group !== "" && { group: resource.group }),
+  kind,
+});
 
 /**
  * Status failures worded as kube-apiserver words them.
@@ -91,11 +102,12 @@ export const statusErrors = {
   pathNotFound: () =>
     new KubernetesApiError(404, "NotFound", "the server could not find the requested resource"),
   notFound: (resource: ResourceName, name: string) =>
-    new KubernetesApiError(404, "NotFound", `${qualified(resource)} "${name}" not found`, {
-      name,
-      group: resource.group,
-      kind: resource.plural,
-    }),
+    new KubernetesApiError(
+      404,
+      "NotFound",
+      `${qualified(resource)} "${name}" not found`,
+      objectDetails(resource, name, resource.plural),
+    ),
   methodNotAllowed: (method: string) =>
     new KubernetesApiError(
       405,
@@ -103,24 +115,25 @@ export const statusErrors = {
       `the server does not allow this method on the requested resource (${method})`,
     ),
   alreadyExists: (resource: ResourceName, name: string) =>
-    new KubernetesApiError(409, "AlreadyExists", `${qualified(resource)} "${name}" already exists`, {
-      name,
-      group: resource.group,
-      kind: resource.plural,
-    }),
+    new KubernetesApiError(
+      409,
+      "AlreadyExists",
+      `${qualified(resource)} "${name}" already exists`,
+      objectDetails(resource, name, resource.plural),
+    ),
   conflict: (resource: ResourceName, name: string) =>
     new KubernetesApiError(
       409,
       "Conflict",
       `Operation cannot be fulfilled on ${qualified(resource)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-      { name, group: resource.group, kind: resource.plural },
+      objectDetails(resource, name, resource.plural),
     ),
   invalid: (resource: ResourceName, name: string, causes: StatusCause[]) =>
     new KubernetesApiError(
       422,
       "Invalid",
-      `${resource.kind}.${resource.group} "${name}" is invalid: ${causes.map((c) => `${c.field ?? "<root>"}: ${c.message}`).join(", ")}`,
-      { name, group: resource.group, kind: resource.kind, causes },
+      `${qualifiedKind(resource)} "${name}" is invalid: ${causes.map((c) => `${c.field ?? "<root>"}: ${c.message}`).join(", ")}`,
+      { ...objectDetails(resource, name, resource.kind), causes },
     ),
   tooLarge: (limitBytes: number) =>
     new KubernetesApiError(

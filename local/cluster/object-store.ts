@@ -33,6 +33,8 @@ export interface NewObject {
     namespace: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    /** Anything else a creator may set, e.g. `ownerReferences`. */
+    [field: string]: unknown;
   };
   [field: string]: unknown;
 }
@@ -78,12 +80,22 @@ export interface ObjectStoreOptions {
   validate?: (object: KubernetesObject) => StatusCause[];
   revisions?: ResourceVersions;
   clock?: Clock;
+  /**
+   * The top-level fields whose change is a new generation. Default: everything but metadata, as for a custom
+   * resource without a status subresource; `["spec"]` for one with it (Deployments, ExternalSecrets).
+   */
+  generationFields?: readonly string[];
 }
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 /** Everything but metadata: a change there is a new generation, as for custom resources without a status subresource. */
 const withoutMetadata = ({ metadata: _metadata, ...rest }: KubernetesObject): string => JSON.stringify(rest);
+
+const onlyFields =
+  (fields: readonly string[]) =>
+  (object: KubernetesObject): string =>
+    JSON.stringify(fields.map((field) => object[field]));
 
 /**
  * Objects of one resource type, kept in memory. Every write gets the next cluster-wide resourceVersion and is
@@ -100,12 +112,15 @@ export class ObjectStore {
   private readonly revisions: ResourceVersions;
   private readonly clock: Clock;
   private readonly validate: (object: KubernetesObject) => StatusCause[];
+  private readonly generationInput: (object: KubernetesObject) => string;
 
   constructor(options: ObjectStoreOptions) {
     this.resource = options.resource;
     this.revisions = options.revisions ?? createResourceVersions();
     this.clock = options.clock ?? systemClock;
     this.validate = options.validate ?? (() => []);
+    this.generationInput =
+      options.generationFields === undefined ? withoutMetadata : onlyFields(options.generationFields);
   }
 
   create(object: NewObject): KubernetesObject {
@@ -186,7 +201,7 @@ export class ObjectStore {
       },
     };
     this.check(stored);
-    if (withoutMetadata(stored) !== withoutMetadata(current)) stored.metadata.generation += 1;
+    if (this.generationInput(stored) !== this.generationInput(current)) stored.metadata.generation += 1;
     stored.metadata.resourceVersion = this.revisions.next();
     this.objects.set(key(namespace, name), stored);
     this.emit({ type: "MODIFIED", object: stored });

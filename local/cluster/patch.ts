@@ -1,4 +1,4 @@
-// PATCH bodies the simulated API server applies: JSON merge patch (RFC 7386) and JSON patch (RFC 6902).
+// PATCH bodies the simulated API server applies: JSON merge patch (RFC 7386), JSON patch (RFC 6902), strategic merge.
 
 import { KubernetesApiError, statusErrors } from "./kubernetes-status.ts";
 
@@ -202,8 +202,153 @@ export const jsonPatch = (target: Json, patch: Json): Json => {
 };
 
 /**
+ * How a strategic merge patch treats one list field of a built-in type (the Go types' `patchStrategy` tags): items
+ * merged by a key (`containers` by `name`), or a list of primitives merged as a set (`finalizers`). Lists not named
+ * are replaced whole, as with a merge patch.
+ */
+export type ListMergeStrategy = { mergeKey: string } | "set";
+
+/** List fields by dotted path from the object's root, list positions left out: `spec.template.spec.containers.env`. */
+export type StrategicMergeSchema = Readonly<Record<string, ListMergeStrategy>>;
+
+const patchDirective = "$patch";
+const retainKeysDirective = "$retainKeys";
+const setElementOrderPrefix = "$setElementOrder/";
+const deleteFromPrimitiveListPrefix = "$deleteFromPrimitiveList/";
+
+/** What `$patch: delete` leaves of a field: nothing, so the caller removes it. */
+const deleted = Symbol("deleted");
+
+const childPath = (path: string, key: string): string => (path === "" ? key : `${path}.${key}`);
+
+const sameItem = (strategy: ListMergeStrategy, a: Json, b: Json): boolean =>
+  strategy === "set"
+    ? deepEqual(a, b)
+    : isObject(a) && isObject(b) && deepEqual(a[strategy.mergeKey], b[strategy.mergeKey]);
+
+/** `$setElementOrder/<field>`: listed items first, in that order; the others keep their relative order after them. */
+const ordered = (list: Json[], order: Json, strategy: ListMergeStrategy, path: string): Json[] => {
+  if (!Array.isArray(order)) throw malformed(`${setElementOrderPrefix}${path} must be a list`);
+  const rank = (item: Json): number => {
+    const index = order.findIndex((entry) => sameItem(strategy, entry, item));
+    return index < 0 ? order.length : index;
+  };
+  return list
+    .map((item, index) => ({ item, index, rank: rank(item) }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map(({ item }) => item);
+};
+
+const mergeList = (target: Json, patch: Json[], schema: StrategicMergeSchema, path: string): Json => {
+  const strategy = schema[path];
+  if (strategy === undefined) return structuredClone(patch);
+  const replacing = patch.some((item) => isObject(item) && item[patchDirective] === "replace");
+  if (replacing) return patch.filter((item) => !(isObject(item) && item[patchDirective] === "replace"));
+  const result = Array.isArray(target) ? structuredClone(target) : [];
+  for (const item of patch) {
+    if (strategy === "set") {
+      if (!result.some((existing) => deepEqual(existing, item))) result.push(structuredClone(item));
+      continue;
+    }
+    if (!isObject(item) || item[strategy.mergeKey] === undefined) {
+      throw malformed(`${path}: every item must be a map with the merge key "${strategy.mergeKey}"`);
+    }
+    const index = result.findIndex((existing) => sameItem(strategy, existing, item));
+    if (item[patchDirective] === "delete") {
+      if (index >= 0) result.splice(index, 1);
+      continue;
+    }
+    const merged = mergeMap(index >= 0 ? result[index] : undefined, item, schema, path);
+    if (merged === deleted) continue;
+    if (index >= 0) result[index] = merged;
+    else result.push(merged);
+  }
+  return result;
+};
+
+const mergeValue = (target: Json, patch: Json, schema: StrategicMergeSchema, path: string): Json =>
+  isObject(patch)
+    ? mergeMap(target, patch, schema, path)
+    : Array.isArray(patch)
+      ? mergeList(target, patch, schema, path)
+      : structuredClone(patch);
+
+function mergeMap(
+  target: Json,
+  patch: JsonObject,
+  schema: StrategicMergeSchema,
+  path: string,
+): Json | typeof deleted {
+  const mode = patch[patchDirective];
+  if (mode === "delete") return deleted;
+  if (mode !== undefined && mode !== "replace" && mode !== "merge") {
+    throw malformed(`${childPath(path, patchDirective)}: unknown patch type ${JSON.stringify(mode)}`);
+  }
+  const result: JsonObject = {};
+  if (mode !== "replace" && isObject(target)) {
+    for (const [key, value] of Object.entries(target)) setOwn(result, key, value);
+  }
+  const retain = patch[retainKeysDirective];
+  if (retain !== undefined) {
+    if (!Array.isArray(retain) || !retain.every((key) => typeof key === "string")) {
+      throw malformed(`${childPath(path, retainKeysDirective)} must be a list of field names`);
+    }
+    for (const key of Object.keys(result)) if (!retain.includes(key)) delete result[key];
+  }
+  const orders: [string, Json][] = [];
+  const removals: [string, Json][] = [];
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === patchDirective || key === retainKeysDirective) continue;
+    if (key.startsWith(setElementOrderPrefix)) orders.push([key.slice(setElementOrderPrefix.length), value]);
+    else if (key.startsWith(deleteFromPrimitiveListPrefix)) {
+      removals.push([key.slice(deleteFromPrimitiveListPrefix.length), value]);
+    } else if (key.startsWith("$")) throw malformed(`${childPath(path, key)}: unknown directive`);
+    else if (value === null) delete result[key];
+    else {
+      const merged = mergeValue(
+        Object.hasOwn(result, key) ? result[key] : undefined,
+        value,
+        schema,
+        childPath(path, key),
+      );
+      if (merged === deleted) delete result[key];
+      else setOwn(result, key, merged);
+    }
+  }
+  for (const [key, values] of removals) {
+    if (!Array.isArray(values)) throw malformed(`${deleteFromPrimitiveListPrefix}${key} must be a list`);
+    const list = result[key];
+    if (Array.isArray(list)) result[key] = list.filter((item) => !values.some((v) => deepEqual(v, item)));
+  }
+  for (const [key, order] of orders) {
+    const list = result[key];
+    const strategy = schema[childPath(path, key)];
+    if (Array.isArray(list) && strategy !== undefined) {
+      result[key] = ordered(list, order, strategy, childPath(path, key));
+    }
+  }
+  return result;
+}
+
+/**
+ * Kubernetes' strategic merge patch, for the built-in types: maps merge as with a merge patch (`null` deletes),
+ * lists named in `schema` merge item by item, and the directives `$patch` (merge, replace, delete), `$retainKeys`,
+ * `$setElementOrder/…` and `$deleteFromPrimitiveList/…` apply; any other `$` key is a 400.
+ *
+ * @example
+ * strategicMergePatch(deployment, { spec: { template: { spec: { containers: [{ name: "app", image: "app:2" }] } } } }, deploymentMergeKeys)
+ */
+export const strategicMergePatch = (target: Json, patch: Json, schema: StrategicMergeSchema): Json => {
+  if (!isObject(patch)) throw malformed("a strategic merge patch must be a JSON object");
+  const merged = mergeMap(target, patch, schema, "");
+  if (merged === deleted) throw unappliable("$patch: delete cannot remove the whole object");
+  return merged;
+};
+
+/**
  * Applies a PATCH body of `contentType` to `target`, for the types in `accepted`; a 415 like kube-apiserver's for
- * any other. Custom resources never accept strategic merge patch: they carry no patch-strategy metadata.
+ * any other. Custom resources never accept strategic merge patch: they carry no patch-strategy metadata; built-in
+ * types pass their list merge keys as `schema`.
  *
  * @example
  * applyPatch(app, { metadata: { labels: { team: "payments" } } }, "application/merge-patch+json", [patchContentTypes.mergePatch]);
@@ -213,9 +358,11 @@ export const applyPatch = (
   body: Json,
   contentType: string,
   accepted: readonly PatchContentType[],
+  schema: StrategicMergeSchema = {},
 ): Json => {
   const type = accepted.find((candidate) => candidate === contentType);
   if (type === patchContentTypes.mergePatch) return mergePatch(target, body);
   if (type === patchContentTypes.jsonPatch) return jsonPatch(target, body);
+  if (type === patchContentTypes.strategicMergePatch) return strategicMergePatch(target, body, schema);
   throw statusErrors.unsupportedMediaType(contentType, accepted);
 };

@@ -1,13 +1,17 @@
 // The local gateway's routes: health, PutEvents, and read-only views of events and executions.
 
+import { NotFoundError } from "../../functions/core/errors.ts";
 import type { LocalEventBus } from "../bus/event-bus.ts";
 import { maxRequestBytes, PutEventsValidationError } from "../bus/put-events.ts";
+import type { LocalRotations } from "../rotations.ts";
 import type { WorkflowRunner } from "../workflows/index.ts";
 import { HttpError, type LocalRequest, type Route } from "./server.ts";
 
 export interface RouteDeps {
   bus: LocalEventBus;
   runner: WorkflowRunner;
+  /** Rotates a secret of switchyard.yaml now, as Secrets Manager's RotateSecret does. */
+  rotations?: Pick<LocalRotations, "rotate">;
 }
 
 const deliveryStatuses = ["pending", "delivered", "dead"] as const;
@@ -59,7 +63,25 @@ const notFound = (error: unknown): never => {
  * @example
  * createHttpServer(localRoutes({ bus, runner }), logger);
  */
-export const localRoutes = ({ bus, runner }: RouteDeps): Route[] => [
+export const localRoutes = ({ bus, runner, rotations }: RouteDeps): Route[] => [
+  {
+    method: "POST",
+    path: "/secrets/{name}/rotate",
+    handler: async (request) => {
+      if (!rotations) throw new HttpError(404, "NotFound", "Rotation is not available");
+      const name = request.params.name ?? "";
+      try {
+        return { status: 200, body: await rotations.rotate(name) };
+      } catch (error) {
+        if (error instanceof NotFoundError) throw new HttpError(404, "NotFound", error.message);
+        // The rotation function's errors name the secret and the version, never a value.
+        if (error instanceof Error && ["RotationError", "LoginRefusedError"].includes(error.name)) {
+          throw new HttpError(409, "RotationFailed", error.message);
+        }
+        throw error;
+      }
+    },
+  },
   { method: "GET", path: "/healthz", handler: () => ({ status: 200, body: { status: "ok" } }) },
   {
     method: "GET",

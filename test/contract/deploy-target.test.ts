@@ -436,7 +436,11 @@ describe("KubernetesDeployTarget against the simulated cluster", () => {
       expect((await get("/api")).body).toMatchObject({ kind: "APIVersions", versions: ["v1"] });
       expect((await get("/apis")).body).toMatchObject({
         kind: "APIGroupList",
-        groups: [{ name: "argoproj.io", preferredVersion: { groupVersion: "argoproj.io/v1alpha1" } }],
+        groups: [
+          { name: "argoproj.io", preferredVersion: { groupVersion: "argoproj.io/v1alpha1" } },
+          { name: "external-secrets.io", preferredVersion: { groupVersion: "external-secrets.io/v1" } },
+          { name: "apps", preferredVersion: { groupVersion: "apps/v1" } },
+        ],
       });
       expect((await get("/apis/argoproj.io/v1alpha1")).body).toMatchObject({
         kind: "APIResourceList",
@@ -445,7 +449,7 @@ describe("KubernetesDeployTarget against the simulated cluster", () => {
           { name: "applications", kind: "Application", namespaced: true, verbs: ["get", "list", "patch"] },
         ],
       });
-      expect(await get("/apis/apps/v1")).toMatchObject({
+      expect(await get("/apis/batch/v1")).toMatchObject({
         status: 404,
         body: { kind: "Status", reason: "NotFound" },
       });

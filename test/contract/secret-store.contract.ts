@@ -35,6 +35,16 @@ const sorted = (stages: readonly VersionStage[]): VersionStage[] => [...stages].
 const stagesMap = (map: Record<string, VersionStage[]>): Record<string, VersionStage[]> =>
   Object.fromEntries(Object.entries(map).map(([id, stages]) => [id, sorted(stages)]));
 
+/** GetRandomPassword's character types, as its documentation lists them. */
+const uppercase = /[A-Z]/;
+const lowercase = /[a-z]/;
+const digit = /[0-9]/;
+const punctuationCharacters = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+const isPunctuation = (c: string): boolean => punctuationCharacters.includes(c);
+
+/** Enough draws that a type left out by chance, or a leaked excluded character, would show. */
+const passwordSamples = 50;
+
 /**
  * Registers the SecretStore contract for one adapter. `makeStore` is called before each test and must return an
  * empty store.
@@ -246,6 +256,7 @@ export const describeSecretStoreContract = (
           (s, id) => s.updateSecretVersionStage(id, "AWSPENDING", { moveToVersionId: token(1) }),
         ],
         ["describeSecret", (s, id) => s.describeSecret(id)],
+        ["rotateSecret", (s, id) => s.rotateSecret(id, { clientRequestToken: token(2) })],
       ];
 
       it.each(unknownSecretCalls)("%s of an unknown secret is ResourceNotFoundException", async (_, call) => {
@@ -669,6 +680,295 @@ export const describeSecretStoreContract = (
         );
 
         expect(error.name).toBe("InvalidParameterException");
+      });
+    });
+
+    describe("rotateSecret", () => {
+      it("turns rotation on and labels a new, value-less version AWSPENDING", async () => {
+        await seed();
+        expect(await store.describeSecret("prod/orders/db")).toMatchObject({ rotationEnabled: false });
+
+        const rotated = await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+
+        expect(rotated).toEqual({ versionId: token(2) });
+        const described = await store.describeSecret("prod/orders/db");
+        expect(described.rotationEnabled).toBe(true);
+        expect(stagesMap(described.versionIdsToStages)).toEqual({
+          [token(1)]: ["AWSCURRENT"],
+          [token(2)]: ["AWSPENDING"],
+        });
+        expect((await store.listSecrets()).find((s) => s.name === "prod/orders/db")).toMatchObject({
+          rotationEnabled: true,
+        });
+        expect((await store.getSecretValue("prod/orders/db")).versionId).toBe(token(1));
+      });
+
+      it.each([
+        ["versionId", { versionId: token(2) }, `VersionId: ${token(2)}`],
+        ["versionStage AWSPENDING", { versionStage: "AWSPENDING" }, "staging label: AWSPENDING"],
+        [
+          "versionId and its stage, as createSecret's check does",
+          { versionId: token(2), versionStage: "AWSPENDING" },
+          `VersionId: ${token(2)}`,
+        ],
+      ])("has no value to read by %s (ResourceNotFoundException)", async (_, options, what) => {
+        await seed();
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+
+        const error = await rejection(store.getSecretValue("prod/orders/db", options));
+
+        expect(error.name).toBe("ResourceNotFoundException");
+        expect(error.message).toBe(`Secrets Manager can't find the specified secret value for ${what}`);
+      });
+
+      it("refuses a second rotation with another token while one is pending (InvalidRequestException)", async () => {
+        await seed();
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+
+        const error = await rejection(store.rotateSecret("prod/orders/db", { clientRequestToken: token(3) }));
+
+        expect(error.name).toBe("InvalidRequestException");
+        expect(error.message).toBe("A previous rotation isn't complete. That rotation will be reattempted.");
+        expect(stagesMap((await store.describeSecret("prod/orders/db")).versionIdsToStages)).toEqual({
+          [token(1)]: ["AWSCURRENT"],
+          [token(2)]: ["AWSPENDING"],
+        });
+      });
+
+      it("accepts the same token again and changes nothing", async () => {
+        await seed();
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+        const before = await store.describeSecret("prod/orders/db");
+
+        const repeated = await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+
+        expect(repeated).toEqual({ versionId: token(2) });
+        expect(stagesMap((await store.describeSecret("prod/orders/db")).versionIdsToStages)).toEqual(
+          stagesMap(before.versionIdsToStages),
+        );
+      });
+
+      it("lets putSecretValue fill the pending version, once", async () => {
+        await seed();
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+
+        const put = await store.putSecretValue("prod/orders/db", secretValue("v2"), {
+          clientRequestToken: token(2),
+          versionStages: ["AWSPENDING"],
+        });
+        const conflicting = await rejection(
+          store.putSecretValue("prod/orders/db", secretValue("other"), {
+            clientRequestToken: token(2),
+            versionStages: ["AWSPENDING"],
+          }),
+        );
+
+        expect(put).toMatchObject({ versionId: token(2), versionStages: ["AWSPENDING"] });
+        expect(conflicting.name).toBe("ResourceExistsException");
+        expect(
+          await store.getSecretValue("prod/orders/db", { versionId: token(2), versionStage: "AWSPENDING" }),
+        ).toMatchObject({ versionStages: ["AWSPENDING"], secretString: secretValue("v2") });
+        expect((await store.getSecretValue("prod/orders/db")).secretString).toBe(secretValue("v1"));
+        expect(stagesMap((await store.describeSecret("prod/orders/db")).versionIdsToStages)).toEqual({
+          [token(1)]: ["AWSCURRENT"],
+          [token(2)]: ["AWSPENDING"],
+        });
+      });
+
+      it("finishes with one AWSCURRENT, one AWSPREVIOUS and no AWSPENDING, and the next rotation starts", async () => {
+        await seed();
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+        await store.putSecretValue("prod/orders/db", secretValue("v2"), {
+          clientRequestToken: token(2),
+          versionStages: ["AWSPENDING"],
+        });
+
+        await store.updateSecretVersionStage("prod/orders/db", "AWSCURRENT", {
+          moveToVersionId: token(2),
+          removeFromVersionId: token(1),
+        });
+        await store.updateSecretVersionStage("prod/orders/db", "AWSPENDING", {
+          removeFromVersionId: token(2),
+        });
+
+        expect(stagesMap((await store.describeSecret("prod/orders/db")).versionIdsToStages)).toEqual({
+          [token(1)]: ["AWSPREVIOUS"],
+          [token(2)]: ["AWSCURRENT"],
+        });
+        expect(await store.getSecretValue("prod/orders/db")).toMatchObject({
+          versionId: token(2),
+          versionStages: ["AWSCURRENT"],
+          secretString: secretValue("v2"),
+        });
+        await expect(store.rotateSecret("prod/orders/db", { clientRequestToken: token(3) })).resolves.toEqual(
+          {
+            versionId: token(3),
+          },
+        );
+        expect(stagesMap((await store.describeSecret("prod/orders/db")).versionIdsToStages)).toEqual({
+          [token(1)]: ["AWSPREVIOUS"],
+          [token(2)]: ["AWSCURRENT"],
+          [token(3)]: ["AWSPENDING"],
+        });
+      });
+
+      it("is not blocked by an AWSPENDING left on the AWSCURRENT version, which moves to the new version", async () => {
+        await seed();
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+        await store.putSecretValue("prod/orders/db", secretValue("v2"), {
+          clientRequestToken: token(2),
+          versionStages: ["AWSPENDING"],
+        });
+        await store.updateSecretVersionStage("prod/orders/db", "AWSCURRENT", {
+          moveToVersionId: token(2),
+          removeFromVersionId: token(1),
+        });
+
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(3) });
+
+        expect(stagesMap((await store.describeSecret("prod/orders/db")).versionIdsToStages)).toEqual({
+          [token(1)]: ["AWSPREVIOUS"],
+          [token(2)]: ["AWSCURRENT"],
+          [token(3)]: ["AWSPENDING"],
+        });
+      });
+
+      it("after an abandoned rotation (AWSPENDING removed, never filled) starts again and the old version stays unreadable", async () => {
+        await seed();
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(2) });
+        await store.updateSecretVersionStage("prod/orders/db", "AWSPENDING", {
+          removeFromVersionId: token(2),
+        });
+
+        await store.rotateSecret("prod/orders/db", { clientRequestToken: token(3) });
+
+        expect(stagesMap((await store.describeSecret("prod/orders/db")).versionIdsToStages)).toEqual({
+          [token(1)]: ["AWSCURRENT"],
+          [token(3)]: ["AWSPENDING"],
+        });
+        expect((await rejection(store.getSecretValue("prod/orders/db", { versionId: token(2) }))).name).toBe(
+          "ResourceNotFoundException",
+        );
+      });
+
+      it.each([
+        ["31 characters", "t".repeat(31)],
+        ["65 characters", "t".repeat(65)],
+      ])("rejects a token of %s with ValidationException", async (_, badToken) => {
+        await seed();
+
+        const error = await rejection(store.rotateSecret("prod/orders/db", { clientRequestToken: badToken }));
+
+        expect(error.name).toBe("ValidationException");
+        expect((await store.describeSecret("prod/orders/db")).rotationEnabled).toBe(false);
+      });
+    });
+
+    describe("getRandomPassword", () => {
+      it("makes 32 printable ASCII characters with every type and no space by default", async () => {
+        for (let i = 0; i < passwordSamples; i++) {
+          const password = await store.getRandomPassword({ length: 32 });
+
+          expect(password).toHaveLength(32);
+          expect(password).toMatch(/^[!-~]+$/);
+          expect(password).toMatch(uppercase);
+          expect(password).toMatch(lowercase);
+          expect(password).toMatch(digit);
+          expect([...password].some(isPunctuation)).toBe(true);
+        }
+      });
+
+      it("puts exactly one of each type in a password as long as the number of types", async () => {
+        for (let i = 0; i < passwordSamples; i++) {
+          const password = [...(await store.getRandomPassword({ length: 4 }))];
+
+          expect(password.filter((c) => uppercase.test(c))).toHaveLength(1);
+          expect(password.filter((c) => lowercase.test(c))).toHaveLength(1);
+          expect(password.filter((c) => digit.test(c))).toHaveLength(1);
+          expect(password.filter(isPunctuation)).toHaveLength(1);
+        }
+      });
+
+      it("leaves out excluded characters and excluded types", async () => {
+        for (let i = 0; i < passwordSamples; i++) {
+          const password = await store.getRandomPassword({
+            length: 64,
+            excludeCharacters: "0Oo1lI",
+            excludePunctuation: true,
+          });
+
+          expect(password).toMatch(/^[A-Za-z0-9]{64}$/);
+          expect(password).not.toMatch(/[0Oo1lI]/);
+          expect(password).toMatch(uppercase);
+          expect(password).toMatch(lowercase);
+          expect(password).toMatch(digit);
+        }
+        expect(
+          await store.getRandomPassword({
+            length: 16,
+            excludeUppercase: true,
+            excludeLowercase: true,
+            excludePunctuation: true,
+          }),
+        ).toMatch(/^[0-9]{16}$/);
+        expect(
+          await store.getRandomPassword({ length: 16, excludeNumbers: true, excludeLowercase: true }),
+        ).toMatch(/^[^0-9a-z\s]{16}$/);
+      });
+
+      it("draws punctuation from exactly the 32 printable ASCII characters that are not alphanumeric", async () => {
+        const password = await store.getRandomPassword({
+          length: 4_096,
+          excludeUppercase: true,
+          excludeLowercase: true,
+          excludeNumbers: true,
+        });
+
+        expect(punctuationCharacters).toHaveLength(32);
+        expect([...new Set(password)].sort()).toEqual([...punctuationCharacters].sort());
+      });
+
+      it("includes the space only when asked", async () => {
+        const withSpace = await store.getRandomPassword({ length: 4_096, includeSpace: true });
+        const without = await store.getRandomPassword({ length: 4_096 });
+
+        expect(withSpace).toContain(" ");
+        expect(withSpace).toMatch(/^[ -~]{4096}$/);
+        expect(without).not.toContain(" ");
+      });
+
+      it("without requireEachIncludedType, makes passwords shorter than the number of types", async () => {
+        const password = await store.getRandomPassword({ length: 1, requireEachIncludedType: false });
+
+        expect(password).toMatch(/^[!-~]$/);
+      });
+
+      it("draws a new password each time", async () => {
+        const first = await store.getRandomPassword({ length: 32 });
+        const second = await store.getRandomPassword({ length: 32 });
+
+        expect(first).not.toBe(second);
+      });
+
+      it.each([
+        ["a length of 0", { length: 0 }, "ValidationException"],
+        ["a length of 4,097", { length: 4_097 }, "ValidationException"],
+        [
+          "every type excluded",
+          {
+            length: 8,
+            excludeUppercase: true,
+            excludeLowercase: true,
+            excludeNumbers: true,
+            excludePunctuation: true,
+          },
+          "InvalidParameterException",
+        ],
+        ["fewer characters than required types", { length: 3 }, "InvalidParameterException"],
+      ])("rejects %s", async (_, options, errorName) => {
+        const error = await rejection(store.getRandomPassword(options));
+
+        expect(error.name).toBe(errorName);
       });
     });
 

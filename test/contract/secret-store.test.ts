@@ -8,6 +8,8 @@ import {
   type CreateSecretCommandInput,
   DescribeSecretCommand,
   type DescribeSecretCommandInput,
+  GetRandomPasswordCommand,
+  type GetRandomPasswordCommandInput,
   GetSecretValueCommand,
   type GetSecretValueCommandInput,
   InvalidNextTokenException,
@@ -19,6 +21,8 @@ import {
   type PutSecretValueCommandInput,
   ResourceExistsException,
   ResourceNotFoundException,
+  RotateSecretCommand,
+  type RotateSecretCommandInput,
   SecretsManagerClient,
   SecretsManagerServiceException,
   UpdateSecretVersionStageCommand,
@@ -39,6 +43,9 @@ const account = "123456789012";
 
 /** Small pages, so the adapter's NextToken loop is exercised by the contract's listing tests. */
 const fakeListPageSize = 2;
+
+/** GetRandomPassword's length when the request names none. */
+const defaultPasswordLength = 32;
 
 const tempHome = (): string => mkdtempSync(join(tmpdir(), "switchyard-secrets-"));
 
@@ -81,6 +88,9 @@ const listEntry = (summary: SecretSummary) => ({
   CreatedDate: summary.createdDate,
   LastChangedDate: summary.lastChangedDate,
   SecretVersionsToStages: stagesOrOmitted(summary.versionIdsToStages),
+  // Secrets Manager leaves RotationEnabled out until rotation is turned on.
+  RotationEnabled: summary.rotationEnabled ? true : undefined,
+  LastRotatedDate: summary.lastRotatedDate,
 });
 
 /**
@@ -144,6 +154,30 @@ const fakeSecretsManager = (client: SecretsManagerClient) => {
       const { SecretVersionsToStages, ...entry } = listEntry(summary);
       return { ...entry, VersionIdsToStages: SecretVersionsToStages };
     }),
+  );
+  mock.on(RotateSecretCommand).callsFake(
+    serve(async (input: RotateSecretCommandInput) => {
+      // The SDK fills an omitted ClientRequestToken; the service rejects an empty one.
+      const { versionId } = await service.rotateSecret(input.SecretId ?? "", {
+        clientRequestToken: input.ClientRequestToken ?? "",
+      });
+      const { arn, name } = await service.describeSecret(input.SecretId ?? "");
+      return { ARN: arn, Name: name, VersionId: versionId };
+    }),
+  );
+  mock.on(GetRandomPasswordCommand).callsFake(
+    serve(async (input: GetRandomPasswordCommandInput) => ({
+      RandomPassword: await service.getRandomPassword({
+        length: input.PasswordLength ?? defaultPasswordLength,
+        excludeCharacters: input.ExcludeCharacters,
+        excludeNumbers: input.ExcludeNumbers,
+        excludePunctuation: input.ExcludePunctuation,
+        excludeUppercase: input.ExcludeUppercase,
+        excludeLowercase: input.ExcludeLowercase,
+        includeSpace: input.IncludeSpace,
+        requireEachIncludedType: input.RequireEachIncludedType,
+      }),
+    })),
   );
   mock.on(ListSecretsCommand).callsFake(
     serve(async (input: ListSecretsCommandInput) => {
@@ -306,6 +340,77 @@ describe("SqliteSecretStore", () => {
     db.close();
   });
 
+  it("upgrades a secrets.db from before rotation in place, keeping its secrets, and reopens it unchanged", async () => {
+    const file = join(home, "secrets.db");
+    const old = openDatabase(file);
+    old.exec(`
+      CREATE TABLE secretsmanager_secrets (
+        name TEXT PRIMARY KEY, arn TEXT NOT NULL UNIQUE, description TEXT,
+        created_at_ms INTEGER NOT NULL, last_changed_at_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE secretsmanager_versions (
+        secret_name TEXT NOT NULL REFERENCES secretsmanager_secrets(name) ON DELETE CASCADE,
+        version_id TEXT NOT NULL, secret_string TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (secret_name, version_id)
+      ) STRICT;
+      CREATE TABLE secretsmanager_stages (
+        secret_name TEXT NOT NULL, stage TEXT NOT NULL, version_id TEXT NOT NULL,
+        PRIMARY KEY (secret_name, stage),
+        FOREIGN KEY (secret_name, version_id)
+          REFERENCES secretsmanager_versions(secret_name, version_id) ON DELETE CASCADE
+      ) STRICT;
+      INSERT INTO secretsmanager_secrets VALUES ('old', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:old-AbC123', NULL, 1, 1);
+      INSERT INTO secretsmanager_versions VALUES ('old', '${token(1)}', 'v1', 1);
+      INSERT INTO secretsmanager_stages VALUES ('old', 'AWSCURRENT', '${token(1)}');
+    `);
+    old.close();
+
+    const upgraded = openDatabase(file);
+    const store = new SqliteSecretStore({ db: upgraded });
+    expect((await store.getSecretValue("old")).secretString).toBe("v1");
+    expect(await store.describeSecret("old")).toMatchObject({ rotationEnabled: false });
+    await store.rotateSecret("old", { clientRequestToken: token(2) });
+    upgraded.close();
+
+    const reopened = openDatabase(file);
+    const again = new SqliteSecretStore({ db: reopened });
+    expect(await again.describeSecret("old")).toMatchObject({
+      rotationEnabled: true,
+      versionIdsToStages: { [token(1)]: ["AWSCURRENT"], [token(2)]: ["AWSPENDING"] },
+    });
+    reopened.close();
+  });
+
+  it("markRotated records LastRotatedDate, which survives a reopen", async () => {
+    const file = join(home, "secrets.db");
+    const first = openDatabase(file);
+    const store = new SqliteSecretStore({ db: first });
+    await store.createSecret({ name: "s", secretString: "v1" });
+    expect((await store.describeSecret("s")).lastRotatedDate).toBeUndefined();
+
+    await store.markRotated("s", new Date("2026-05-02T03:00:00Z"));
+    first.close();
+
+    const second = openDatabase(file);
+    expect((await new SqliteSecretStore({ db: second }).describeSecret("s")).lastRotatedDate).toEqual(
+      new Date("2026-05-02T03:00:00Z"),
+    );
+    await expect(
+      new SqliteSecretStore({ db: second }).markRotated("missing", new Date()),
+    ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    second.close();
+  });
+
+  it("getRandomPassword treats a type that excludeCharacters empties as excluded", async () => {
+    const db = openDatabase(":memory:");
+    const store = new SqliteSecretStore({ db });
+
+    const password = await store.getRandomPassword({ length: 3, excludeCharacters: "0123456789" });
+
+    expect(password).toMatch(/^[^0-9]{3}$/);
+    db.close();
+  });
+
   it("openLocalSecretStore keeps its secrets in <home>/secrets.db", async () => {
     const store = openLocalSecretStore(home, { region });
 
@@ -445,14 +550,81 @@ describe("SecretsManagerSecretStore requests", () => {
       "page-2",
     ]);
     expect(listed).toEqual([
-      { name: "prod/orders/db", arn, createdDate, versionIdsToStages: {} },
+      { name: "prod/orders/db", arn, createdDate, versionIdsToStages: {}, rotationEnabled: false },
       {
         name: "prod/payments/key",
         arn: `${arn}x`,
         createdDate,
         versionIdsToStages: { [versionId]: ["AWSCURRENT"] },
+        rotationEnabled: false,
       },
     ]);
+  });
+
+  it("starts a rotation with RotateSecret, its token and RotateImmediately", async () => {
+    sm.on(RotateSecretCommand).resolves({ ARN: arn, Name: "prod/orders/db", VersionId: versionId });
+
+    const rotated = await store.rotateSecret(arn, { clientRequestToken: versionId });
+
+    expect(sm.commandCalls(RotateSecretCommand).map((call) => call.args[0].input)).toEqual([
+      { SecretId: arn, ClientRequestToken: versionId, RotateImmediately: true },
+    ]);
+    expect(rotated).toEqual({ versionId });
+  });
+
+  it("has no markRotated: Secrets Manager records LastRotatedDate itself", () => {
+    expect("markRotated" in store).toBe(false);
+  });
+
+  it("maps DescribeSecret's RotationEnabled and LastRotatedDate", async () => {
+    const createdDate = new Date("2026-05-01T12:00:00Z");
+    const lastRotatedDate = new Date("2026-05-02T03:00:00Z");
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: arn,
+      Name: "prod/orders/db",
+      CreatedDate: createdDate,
+      RotationEnabled: true,
+      LastRotatedDate: lastRotatedDate,
+      VersionIdsToStages: { [versionId]: ["AWSCURRENT"] },
+    });
+
+    expect(await store.describeSecret(arn)).toEqual({
+      name: "prod/orders/db",
+      arn,
+      createdDate,
+      versionIdsToStages: { [versionId]: ["AWSCURRENT"] },
+      rotationEnabled: true,
+      lastRotatedDate,
+    });
+  });
+
+  it("passes every GetRandomPassword option and returns the password", async () => {
+    sm.on(GetRandomPasswordCommand).resolves({ RandomPassword: "Xy7!Xy7!Xy7!" });
+
+    const password = await store.getRandomPassword({
+      length: 12,
+      excludeCharacters: '/@"',
+      excludeNumbers: false,
+      excludePunctuation: false,
+      excludeUppercase: false,
+      excludeLowercase: false,
+      includeSpace: false,
+      requireEachIncludedType: true,
+    });
+
+    expect(sm.commandCalls(GetRandomPasswordCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        PasswordLength: 12,
+        ExcludeCharacters: '/@"',
+        ExcludeNumbers: false,
+        ExcludePunctuation: false,
+        ExcludeUppercase: false,
+        ExcludeLowercase: false,
+        IncludeSpace: false,
+        RequireEachIncludedType: true,
+      },
+    ]);
+    expect(password).toBe("Xy7!Xy7!Xy7!");
   });
 
   it("lets the SDK's error through untouched, name and all", async () => {

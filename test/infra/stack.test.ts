@@ -44,13 +44,19 @@ import {
   pagesThrottleRateLimitPerSecond,
 } from "../../infra/constructs/approval-pages-api.ts";
 import { approvalTableActions, freezeTableActions } from "../../infra/constructs/approval-tables.ts";
-import { argoCdAccessGroup } from "../../infra/constructs/cluster-access.ts";
+import {
+  argoCdAccessGroup,
+  rbacManifest,
+  rbacYaml,
+  secretRolloutAccessGroup,
+} from "../../infra/constructs/cluster-access.ts";
 import { deadLetterRetentionDays } from "../../infra/constructs/dead-letter-queue.ts";
 import { archiveRetentionDays, switchyardBusName } from "../../infra/constructs/event-buses.ts";
 import {
   bundledConfigFileName,
   lambdaRuntime,
   powertoolsEnvironment,
+  vpcNetworkInterfaceActions,
 } from "../../infra/constructs/functions.ts";
 import {
   publicRoutes,
@@ -60,6 +66,18 @@ import {
 } from "../../infra/constructs/http-api.ts";
 import { type PromotionNeeds, promotionNeeds, stateMachineArnEnv } from "../../infra/constructs/promotion.ts";
 import { idempotencyTableActions, promotionTableActions } from "../../infra/constructs/promotion-tables.ts";
+import {
+  postgresPort,
+  type RotationNetworkProps,
+  rotationNetworkFromContext,
+} from "../../infra/constructs/rotation-network.ts";
+import {
+  rdsCaBundlePath,
+  rotationFunction,
+  rotationScheduleExpression,
+  type SecretRotationNeeds,
+  secretRotationNeeds,
+} from "../../infra/constructs/secret-rotation.ts";
 import {
   compliancePacks,
   projectRoot,
@@ -104,7 +122,17 @@ const fourteenDaysSeconds = 14 * 24 * 60 * 60;
  */
 const buildStack = (
   registries?: Partial<Registries>,
-  { nag = false, clusterName = eksClusterName, configFile: file = configFile } = {},
+  {
+    nag = false,
+    clusterName = eksClusterName,
+    configFile: file = configFile,
+    rotationNetwork,
+  }: {
+    nag?: boolean;
+    clusterName?: string;
+    configFile?: string;
+    rotationNetwork?: RotationNetworkProps;
+  } = {},
 ) => {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
   if (nag) Validations.of(app).addPlugins(...compliancePacks(app));
@@ -113,6 +141,7 @@ const buildStack = (
     eksClusterName: clusterName,
     env: { account: "123456789012", region: "eu-west-1" },
     ...(registries && { registries }),
+    ...(rotationNetwork && { rotationNetwork }),
   });
   return { stack, template: Template.fromStack(stack) };
 };
@@ -160,6 +189,8 @@ const needsOf = (name: FunctionName): PromotionNeeds =>
   (promotionNeeds as Partial<Record<FunctionName, PromotionNeeds>>)[name] ?? {};
 const gateNeedsOf = (name: FunctionName): ApprovalGateNeeds =>
   (approvalGateNeeds as Partial<Record<FunctionName, ApprovalGateNeeds>>)[name] ?? {};
+const rotationNeedsOf = (name: FunctionName): SecretRotationNeeds =>
+  (secretRotationNeeds as Partial<Record<FunctionName, SecretRotationNeeds>>)[name] ?? {};
 const machineRef = (name: WorkflowName) => ({ Ref: logicalId(main.stack, main.stack.workflows.get(name)) });
 const functionNames = Object.keys(functions) as FunctionName[];
 const queueNames = Object.keys(queues) as QueueName[];
@@ -453,14 +484,18 @@ describe("functions", () => {
           Resource: { "Fn::GetAtt": [properties.LoggingConfig.LogGroup.Ref, "Arn"] },
         }),
       );
-      const describesSnapshots = gateNeedsOf(name).databaseSnapshots === true;
+      const unscoped = [
+        ...(gateNeedsOf(name).databaseSnapshots ? snapshotActions.describe : []),
+        ...(rotationNeedsOf(name).rotates ? ["secretsmanager:GetRandomPassword"] : []),
+      ] as string[];
       for (const statement of statements.filter((s) => resourcesOf(s).includes("*"))) {
         for (const action of actionsOf(statement)) {
-          if (describesSnapshots && (snapshotActions.describe as readonly string[]).includes(action))
-            continue;
+          if (unscoped.includes(action)) continue;
           expect(action).toMatch(/^xray:/);
         }
       }
+      // Outside a VPC unless the rotation network is given (see "secret rotation").
+      expect(properties).not.toHaveProperty("VpcConfig");
     },
   );
 });
@@ -810,27 +845,101 @@ describe("cluster access", () => {
     ],
   };
 
-  it.each(functionNames)("%s may describe the cluster and enter it only if it talks to Argo CD", (name) => {
-    const cluster = needsOf(name).cluster === true;
-    expect(fnStatementsFor(name, "eks:")).toEqual(
-      cluster ? [expect.objectContaining({ Action: "eks:DescribeCluster", Resource: clusterArn })] : [],
-    );
-    expect(fnVariables(name)[envNames.eksClusterName]).toEqual(cluster ? eksClusterName : undefined);
-    const entries = main.template.findResources("AWS::EKS::AccessEntry", {
-      Properties: { PrincipalArn: { "Fn::GetAtt": [fnRoleId(name), "Arn"] } },
+  const groupsOf = (name: FunctionName): string[] => [
+    ...(needsOf(name).cluster ? [argoCdAccessGroup] : []),
+    ...(rotationNeedsOf(name).workloads ? [secretRolloutAccessGroup] : []),
+  ];
+
+  it.each(functionNames)(
+    "%s may describe the cluster and enter it only if it talks to the cluster",
+    (name) => {
+      const groups = groupsOf(name);
+      const cluster = groups.length > 0;
+      expect(fnStatementsFor(name, "eks:")).toEqual(
+        cluster ? [expect.objectContaining({ Action: "eks:DescribeCluster", Resource: clusterArn })] : [],
+      );
+      expect(fnVariables(name)[envNames.eksClusterName]).toEqual(cluster ? eksClusterName : undefined);
+      const entries = main.template.findResources("AWS::EKS::AccessEntry", {
+        Properties: { PrincipalArn: { "Fn::GetAtt": [fnRoleId(name), "Arn"] } },
+      });
+      expect(Object.values(entries).map((e) => (e as { Properties: unknown }).Properties)).toEqual(
+        cluster
+          ? [
+              {
+                ClusterName: eksClusterName,
+                PrincipalArn: { "Fn::GetAtt": [fnRoleId(name), "Arn"] },
+                Type: "STANDARD",
+                KubernetesGroups: groups,
+              },
+            ]
+          : [],
+      );
+    },
+  );
+
+  it("names the secret-rollout group and the consumers' namespaces its RoleBindings must cover", () => {
+    const outputs = Object.values(main.template.findOutputs("*", { Value: secretRolloutAccessGroup }));
+    const namespaces = [...new Set(config.secrets.flatMap((s) => s.consumers.map((c) => c.namespace)))];
+    expect(namespaces).not.toHaveLength(0);
+    expect(outputs).toEqual([
+      expect.objectContaining({
+        Description: expect.stringContaining(`namespace(s) ${namespaces.sort().join(", ")}`),
+      }),
+    ]);
+  });
+
+  it("generates a Role per consumer namespace naming exactly the consumers' objects", () => {
+    const manifest = rbacManifest({
+      argoCdNamespaces: ["argocd"],
+      secretConsumers: [
+        {
+          namespace: "checkout",
+          externalSecret: "checkout-db",
+          deployments: ["checkout-worker", "checkout-api"],
+        },
+        { namespace: "checkout", externalSecret: "checkout-cache", deployments: ["checkout-api"] },
+        { namespace: "payments", externalSecret: "payments-db", deployments: ["payments-worker"] },
+      ],
     });
-    expect(Object.values(entries).map((e) => (e as { Properties: unknown }).Properties)).toEqual(
-      cluster
-        ? [
-            {
-              ClusterName: eksClusterName,
-              PrincipalArn: { "Fn::GetAtt": [fnRoleId(name), "Arn"] },
-              Type: "STANDARD",
-              KubernetesGroups: [argoCdAccessGroup],
-            },
-          ]
-        : [],
-    );
+    const role = (namespace: string) =>
+      manifest.find(
+        (o) =>
+          o.kind === "Role" &&
+          (o.metadata as { namespace: string }).namespace === namespace &&
+          (o.metadata as { name: string }).name === "switchyard-secret-rollout",
+      );
+    expect(role("checkout")?.rules).toEqual([
+      {
+        apiGroups: ["external-secrets.io"],
+        resources: ["externalsecrets"],
+        resourceNames: ["checkout-cache", "checkout-db"],
+        verbs: ["get", "patch"],
+      },
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: ["checkout-cache", "checkout-db"],
+        verbs: ["get"],
+      },
+      {
+        apiGroups: ["apps"],
+        resources: ["deployments"],
+        resourceNames: ["checkout-api", "checkout-worker"],
+        verbs: ["get", "patch"],
+      },
+    ]);
+    expect(role("payments")).toBeDefined();
+    expect(role("argocd")).toBeUndefined();
+    // Plain YAML, no anchors: the same names in two rules must not become an alias in the GitOps repository.
+    expect(
+      rbacYaml({ argoCdNamespaces: ["argocd"], secretConsumers: config.secrets.flatMap((x) => x.consumers) }),
+    ).not.toMatch(/[&*]a\d/);
+    const bindings = manifest.filter((o) => o.kind === "RoleBinding").map((o) => o.subjects);
+    expect(bindings).toEqual([
+      [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: argoCdAccessGroup }],
+      [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: secretRolloutAccessGroup }],
+      [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: secretRolloutAccessGroup }],
+    ]);
   });
 
   it("names the group and the Argo CD namespaces the RoleBinding must cover", () => {
@@ -1001,13 +1110,14 @@ describe("environment variables", () => {
   it.each(functionNames)("%s has a variable for each resource it reads and none for the rest", (name) => {
     const needs = needsOf(name);
     const gate = gateNeedsOf(name);
+    const rotation = rotationNeedsOf(name);
     const expected = new Set<string>([
       ...(needs.promotionTable ? [envNames.promotionTable] : []),
       ...(needs.idempotencyTable ? [envNames.idempotencyTable] : []),
-      ...(needs.cluster ? [envNames.eksClusterName] : []),
+      ...(needs.cluster || rotation.workloads ? [envNames.eksClusterName] : []),
       ...(needs.startsWorkflows ?? []).map((wf) => stateMachineArnEnv[wf]),
       ...(gate.approvalTable ? [envNames.approvalTable] : []),
-      ...(gate.freezeTable ? [envNames.freezeTable] : []),
+      ...(gate.freezeTable || rotation.freezeTable ? [envNames.freezeTable] : []),
       ...(gate.approvalPagesUrl ? [envNames.approvalPagesUrl] : []),
       ...((functions[name] as FunctionDefinition).publishesEvents ? [envNames.eventBusName] : []),
     ]);
@@ -1186,7 +1296,7 @@ describe("approval gate", () => {
     });
 
     it.each(functionNames)("%s gets exactly its freeze-table access and the table's name", (name) => {
-      const access = gateNeedsOf(name).freezeTable;
+      const access = gateNeedsOf(name).freezeTable ?? rotationNeedsOf(name).freezeTable;
       const table = arnOf(gate().tables.freezes);
       const statements = fnStatementsFor(name, "dynamodb:").filter((s) =>
         JSON.stringify(s.Resource).includes(logicalId(main.stack, gate().tables.freezes)),
@@ -1506,6 +1616,478 @@ describe("approval gate", () => {
   });
 });
 
+describe("secret rotation", () => {
+  const rotated = config.secrets;
+  const accountPrefix = ":secretsmanager:eu-west-1:123456789012:secret:";
+  /** What IAM and the invoke permission name a secret by: the created secret's ARN, else `<name>-??????`. */
+  const secretArn = (built: typeof main, name: string, cfg = config) =>
+    name === cfg.approvals.linkKeySecret
+      ? { Ref: logicalId(built.stack, built.stack.approvalGate.linkKey) }
+      : name === cfg.github.webhookSecret
+        ? { Ref: logicalId(built.stack, built.stack.promotion.secrets.webhookSecret) }
+        : { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `${accountPrefix}${name}-??????`]] };
+  const ownedBy = (name: string, cfg = config) =>
+    name === cfg.approvals.linkKeySecret || name === cfg.github.webhookSecret;
+  /** A referenced secret is scheduled by name, a created one by its ARN. */
+  const scheduledId = (built: typeof main, name: string, cfg = config) =>
+    ownedBy(name, cfg) ? secretArn(built, name, cfg) : name;
+  const fnArnIn = (built: typeof main, name: string) => ({
+    "Fn::GetAtt": [logicalId(built.stack, built.stack.functions.get(name)), "Arn"],
+  });
+  const statementsIn = (built: typeof main, name: string, prefix: string): Statement[] => {
+    const properties = built.template.toJSON().Resources[
+      logicalId(built.stack, built.stack.functions.get(name))
+    ].Properties as { Role: { "Fn::GetAtt": [string, string] } };
+    return statementsOf(built.template, properties.Role["Fn::GetAtt"][0]).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith(prefix)),
+    );
+  };
+  const rotationActions = [
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+  ];
+
+  it("is exercised by the sample: a database secret with consumers and a signing key", () => {
+    expect(rotated.map((s) => s.rotation.strategy).sort()).toEqual(["api-key", "single-user"]);
+    expect(rotated.some((s) => s.consumers.length > 0)).toBe(true);
+  });
+
+  it.each(rotated.map((s) => [s.name, s] as const))(
+    "rotates %s with rotate-secret on its configured schedule, once its access and invoke permission exist",
+    (name, secret) => {
+      const { id, properties } = only(main.template, "AWS::SecretsManager::RotationSchedule", {
+        SecretId: scheduledId(main, name),
+      });
+      expect(properties).toEqual({
+        SecretId: scheduledId(main, name),
+        RotationLambdaARN: fnArn(rotationFunction),
+        RotationRules: { ScheduleExpression: secret.rotation.schedule },
+      });
+      const permission = only(main.template, "AWS::Lambda::Permission", { SourceArn: secretArn(main, name) });
+      expect(main.template.toJSON().Resources[id].DependsOn).toEqual(
+        expect.arrayContaining([
+          permission.id,
+          logicalId(main.stack, main.stack.secretRotation.rotationPolicy!),
+        ]),
+      );
+    },
+  );
+
+  it("schedules exactly the configured secrets", () => {
+    const scheduled = Object.values(main.template.findResources("AWS::SecretsManager::RotationSchedule")).map(
+      (r) => (r as { Properties: { SecretId: unknown } }).Properties.SecretId,
+    );
+    expect(scheduled).toEqual(rotated.map((s) => scheduledId(main, s.name)));
+  });
+
+  it("references database secrets by name instead of creating them, and attaches signing keys' to the created one", () => {
+    const created = Object.values(main.template.findResources("AWS::SecretsManager::Secret")).map(
+      (r) => (r as { Properties: { Name: string } }).Properties.Name,
+    );
+    expect(created.sort()).toEqual(
+      [config.github.webhookSecret, config.github.tokenSecret, config.approvals.linkKeySecret].sort(),
+    );
+    expect(rotated.some((s) => s.name === config.approvals.linkKeySecret)).toBe(true);
+  });
+
+  it.each(rotated.map((s) => s.name))(
+    "lets only Secrets Manager of this account, rotating %s, invoke rotate-secret for it",
+    (name) => {
+      const { properties } = only(main.template, "AWS::Lambda::Permission", {
+        SourceArn: secretArn(main, name),
+      });
+      expect(properties).toEqual({
+        Action: "lambda:InvokeFunction",
+        FunctionName: fnArn(rotationFunction),
+        Principal: "secretsmanager.amazonaws.com",
+        SourceAccount: "123456789012",
+        SourceArn: secretArn(main, name),
+      });
+    },
+  );
+
+  it("gives Secrets Manager no invoke permission without a source account and secret", () => {
+    const permissions = Object.values(
+      main.template.findResources("AWS::Lambda::Permission", {
+        Properties: { Principal: "secretsmanager.amazonaws.com" },
+      }),
+    ).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
+    expect(permissions).toHaveLength(rotated.length);
+    for (const permission of permissions) {
+      expect(permission).toMatchObject({ SourceAccount: "123456789012", SourceArn: expect.anything() });
+    }
+  });
+
+  it("scopes rotate-secret's Secrets Manager access to exactly the configured secrets", () => {
+    expect(fnStatementsFor(rotationFunction, "secretsmanager:")).toEqual([
+      expect.objectContaining({
+        Effect: "Allow",
+        Action: rotationActions,
+        Resource: rotated.map((s) => secretArn(main, s.name)),
+      }),
+      expect.objectContaining({ Effect: "Allow", Action: "secretsmanager:GetRandomPassword", Resource: "*" }),
+    ]);
+  });
+
+  it("lets no role start a rotation: nothing needs secretsmanager:RotateSecret", () => {
+    const actions = Object.values(main.template.findResources("AWS::IAM::Policy")).flatMap((policy) =>
+      (
+        policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }
+      ).Properties.PolicyDocument.Statement.flatMap(actionsOf),
+    );
+    expect(actions).not.toContain("secretsmanager:RotateSecret");
+    expect(actions.filter((a) => a.startsWith("secretsmanager:") && a.includes("*"))).toEqual([]);
+  });
+
+  it.each(functionNames)("%s trusts the RDS CA bundle only if it rotates secrets", (name) => {
+    expect(fnVariables(name).NODE_EXTRA_CA_CERTS).toEqual(
+      rotationNeedsOf(name).rotates ? rdsCaBundlePath : undefined,
+    );
+  });
+
+  it("alarms on rotate-secret's first error in five minutes, with no action of its own", () => {
+    const alarms = Object.values(
+      main.template.findResources("AWS::CloudWatch::Alarm", {
+        Properties: {
+          MetricName: "Errors",
+          Dimensions: [{ Name: "FunctionName", Value: { Ref: fnLogicalId(rotationFunction) } }],
+        },
+      }),
+    ).map((a) => (a as { Properties: Record<string, unknown> }).Properties);
+    expect(alarms).toEqual([
+      expect.objectContaining({
+        AlarmName: `Switchyard-${functions[rotationFunction].id}-Errors`,
+        Namespace: "AWS/Lambda",
+        Statistic: "Sum",
+        Period: 300,
+        ComparisonOperator: "GreaterThanThreshold",
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        TreatMissingData: "notBreaching",
+      }),
+    ]);
+    expect(alarms[0]).not.toHaveProperty("AlarmActions");
+  });
+
+  it("lets plan-secret-rollout describe the secrets with consumers and read no single-user password", () => {
+    const consumed = rotated.filter((s) => s.consumers.length > 0);
+    expect(consumed.every((s) => s.rotation.strategy !== "alternating-users")).toBe(true);
+    const statements = fnStatementsFor("plan-secret-rollout", "secretsmanager:");
+    expect(statements.map(actionsOf)).toEqual([["secretsmanager:DescribeSecret"]]);
+    expect(resourcesOf(statements[0]!)).toEqual(consumed.map((s) => secretArn(main, s.name)));
+  });
+
+  it.each(["sync-external-secret", "restart-deployment", "watch-rollout", "finish-secret-rollout"] as const)(
+    "gives %s no Secrets Manager access: it works on the cluster's copy only",
+    (name) => {
+      expect(fnStatementsFor(name, "secretsmanager:")).toEqual([]);
+    },
+  );
+
+  it("tells the deployer the database secrets are referenced, and that rotation runs outside a VPC", () => {
+    const outputs = main.template.toJSON().Outputs as Record<string, { Description: string; Value: unknown }>;
+    const named = (value: unknown) => Object.values(outputs).filter((o) => o.Value === value);
+    expect(named(rotated.map((s) => s.name).join(", "))).toEqual([
+      expect.objectContaining({ Description: expect.stringContaining("whoever creates the database") }),
+    ]);
+    expect(named("none")).toEqual([
+      expect.objectContaining({ Description: expect.stringContaining("publicly accessible databases") }),
+    ]);
+  });
+
+  describe("with alternating users, a rotated webhook secret and a cron schedule", () => {
+    const file = writeConfig((document) => {
+      withSender(testSender)(document);
+      document.secrets = [
+        {
+          name: "orders/app-db",
+          rotation: {
+            schedule: "cron(0 4 ? * SUN *)",
+            strategy: "alternating-users",
+            masterSecret: "orders/master",
+          },
+          consumers: [{ namespace: "orders", externalSecret: "orders-db", deployments: ["orders-api"] }],
+        },
+        { name: "switchyard/github-webhook", rotation: { schedule: "rate(60 days)", strategy: "api-key" } },
+      ];
+    });
+    const other = loadConfig(file);
+    const built = buildStack(undefined, { configFile: file });
+
+    it("sets the cron expression as written and attaches the webhook secret's schedule to the created secret", () => {
+      for (const secret of other.secrets) {
+        only(built.template, "AWS::SecretsManager::RotationSchedule", {
+          SecretId: scheduledId(built, secret.name, other),
+          RotationLambdaARN: fnArnIn(built, rotationFunction),
+          RotationRules: { ScheduleExpression: secret.rotation.schedule },
+        });
+      }
+    });
+
+    it("lets rotate-secret read the master secret and nothing else of it", () => {
+      expect(statementsIn(built, rotationFunction, "secretsmanager:")).toEqual([
+        expect.objectContaining({
+          Action: rotationActions,
+          Resource: other.secrets.map((s) => secretArn(built, s.name, other)),
+        }),
+        expect.objectContaining({
+          Action: "secretsmanager:GetSecretValue",
+          Resource: secretArn(built, "orders/master", other),
+        }),
+        expect.objectContaining({ Action: "secretsmanager:GetRandomPassword", Resource: "*" }),
+      ]);
+    });
+
+    it("lets plan-secret-rollout read the alternating-users secret, for its current user", () => {
+      expect(statementsIn(built, "plan-secret-rollout", "secretsmanager:")).toEqual([
+        expect.objectContaining({
+          Action: "secretsmanager:DescribeSecret",
+          Resource: secretArn(built, "orders/app-db", other),
+        }),
+        expect.objectContaining({
+          Action: "secretsmanager:GetSecretValue",
+          Resource: secretArn(built, "orders/app-db", other),
+        }),
+      ]);
+    });
+
+    it("passes cdk-nag without the webhook secret's rotation acknowledgement", () => {
+      for (const pack of compliancePacks()) expect(pack.validateScope(built.stack).violations).toEqual([]);
+    });
+  });
+
+  it("builds no schedule, rotation policy or invoke permission when no secret is configured", () => {
+    const none = buildStack(undefined, {
+      configFile: writeConfig((document) => {
+        withSender(testSender)(document);
+        document.secrets = [];
+      }),
+    });
+    none.template.resourceCountIs("AWS::SecretsManager::RotationSchedule", 0);
+    expect(none.stack.secretRotation.rotationPolicy).toBeUndefined();
+    expect(
+      none.template.findResources("AWS::Lambda::Permission", {
+        Properties: { Principal: "secretsmanager.amazonaws.com" },
+      }),
+    ).toEqual({});
+    for (const pack of compliancePacks()) expect(pack.validateScope(none.stack).violations).toEqual([]);
+  });
+
+  describe("network", () => {
+    const vpcId = "vpc-0a1b2c3d4e5f60718";
+    const subnetIds = ["subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"];
+    const rotationVpcConfig = (built: typeof main) =>
+      built.template.toJSON().Resources[logicalId(built.stack, built.stack.functions.get(rotationFunction))]
+        .Properties.VpcConfig;
+
+    it("leaves rotate-secret outside any VPC without the context", () => {
+      expect(fnProperties(rotationFunction)).not.toHaveProperty("VpcConfig");
+      expect(fnStatementsFor(rotationFunction, "ec2:")).toEqual([]);
+    });
+
+    describe("with a VPC and subnets, no security group", () => {
+      const built = buildStack(undefined, { rotationNetwork: { vpcId, subnetIds, securityGroupIds: [] } });
+      const group = () =>
+        logicalId(built.stack, built.stack.node.findChild("RotationNetwork").node.findChild("SecurityGroup"));
+
+      it("places rotate-secret in the subnets with a security group of its own", () => {
+        expect(rotationVpcConfig(built)).toEqual({
+          SubnetIds: subnetIds,
+          SecurityGroupIds: [{ "Fn::GetAtt": [group(), "GroupId"] }],
+        });
+      });
+
+      it("lets that group reach PostgreSQL and HTTPS only, and names it in an output", () => {
+        const { properties } = only(built.template, "AWS::EC2::SecurityGroup", { VpcId: vpcId });
+        expect(properties.SecurityGroupEgress).toEqual([
+          expect.objectContaining({ IpProtocol: "tcp", FromPort: postgresPort, ToPort: postgresPort }),
+          expect.objectContaining({ IpProtocol: "tcp", FromPort: 443, ToPort: 443 }),
+        ]);
+        expect(properties).not.toHaveProperty("SecurityGroupIngress");
+        expect(
+          Object.values(built.template.findOutputs("*", { Value: { "Fn::GetAtt": [group(), "GroupId"] } })),
+        ).toEqual([
+          expect.objectContaining({ Description: expect.stringContaining(`port ${postgresPort}`) }),
+        ]);
+      });
+
+      it("gives rotate-secret the network interface permissions Lambda needs there, before it is created", () => {
+        expect(statementsIn(built, rotationFunction, "ec2:")).toEqual([
+          expect.objectContaining({ Action: [...vpcNetworkInterfaceActions], Resource: "*" }),
+        ]);
+      });
+
+      it.each(functionNames.filter((name) => name !== rotationFunction))(
+        "keeps %s outside the VPC",
+        (name) => {
+          expect(
+            built.template.toJSON().Resources[logicalId(built.stack, built.stack.functions.get(name))]
+              .Properties,
+          ).not.toHaveProperty("VpcConfig");
+        },
+      );
+
+      it("names the VPC in the rotation network output", () => {
+        expect(Object.values(built.template.findOutputs("*", { Value: vpcId }))).toEqual([
+          expect.objectContaining({ Description: expect.stringContaining("secretsmanager") }),
+        ]);
+      });
+
+      it("passes cdk-nag and has no error or warning annotations", () => {
+        for (const pack of compliancePacks()) expect(pack.validateScope(built.stack).violations).toEqual([]);
+        const annotations = Annotations.fromStack(built.stack);
+        expect(annotations.findError("*", Match.anyValue())).toEqual([]);
+        expect(annotations.findWarning("*", Match.anyValue())).toEqual([]);
+      });
+    });
+
+    it("uses the security groups the context names and creates none", () => {
+      const securityGroupIds = ["sg-0a1b2c3d4e5f60718"];
+      const built = buildStack(undefined, { rotationNetwork: { vpcId, subnetIds, securityGroupIds } });
+      expect(rotationVpcConfig(built)).toEqual({ SubnetIds: subnetIds, SecurityGroupIds: securityGroupIds });
+      built.template.resourceCountIs("AWS::EC2::SecurityGroup", 0);
+    });
+  });
+
+  describe("CDK context", () => {
+    const read = (context: Record<string, unknown>) => rotationNetworkFromContext(new App({ context }).node);
+
+    it.each([
+      ["nothing", {}, undefined],
+      [
+        "comma-separated ids, as -c gives them",
+        { rotationVpcId: "vpc-0a1b2c3d", rotationSubnetIds: "subnet-0a1b2c3d, subnet-1a2b3c4d" },
+        { vpcId: "vpc-0a1b2c3d", subnetIds: ["subnet-0a1b2c3d", "subnet-1a2b3c4d"], securityGroupIds: [] },
+      ],
+      [
+        "lists, as cdk.json gives them",
+        {
+          rotationVpcId: "vpc-0a1b2c3d4e5f60718",
+          rotationSubnetIds: ["subnet-0a1b2c3d4e5f60718"],
+          rotationSecurityGroupIds: ["sg-0a1b2c3d4e5f60718"],
+        },
+        {
+          vpcId: "vpc-0a1b2c3d4e5f60718",
+          subnetIds: ["subnet-0a1b2c3d4e5f60718"],
+          securityGroupIds: ["sg-0a1b2c3d4e5f60718"],
+        },
+      ],
+    ])("reads %s", (_what, context, expected) => {
+      expect(read(context)).toEqual(expected);
+    });
+
+    it.each([
+      ["a VPC without subnets", { rotationVpcId: "vpc-0a1b2c3d" }, /"rotationSubnetIds" is not/],
+      ["subnets without a VPC", { rotationSubnetIds: "subnet-0a1b2c3d" }, /need "rotationVpcId"/],
+      ["a malformed VPC id", { rotationVpcId: "vpc-xyz", rotationSubnetIds: "subnet-0a1b2c3d" }, /"vpc-xyz"/],
+      [
+        "a security group id in the subnets",
+        { rotationVpcId: "vpc-0a1b2c3d", rotationSubnetIds: "sg-0a1b2c3d" },
+        /"rotationSubnetIds" has "sg-0a1b2c3d": expected subnet ids/,
+      ],
+      [
+        "a list of numbers",
+        { rotationVpcId: "vpc-0a1b2c3d", rotationSubnetIds: [1, 2] },
+        /must be a comma-separated string or a list of strings/,
+      ],
+    ])("refuses %s, naming the key", (_what, context, message) => {
+      expect(() => read(context)).toThrow(ConfigError);
+      expect(() => read(context)).toThrow(message);
+    });
+  });
+
+  describe("schedules", () => {
+    it.each([
+      ["rate(30 days)", "rate(30 days)"],
+      ["rate(1 day)", "rate(1 day)"],
+      ["rate(4 hours)", "rate(4 hours)"],
+      ["rate(999 days)", "rate(999 days)"],
+      ["cron(0 4 ? * SUN *)", "cron(0 4 ? * SUN *)"],
+      ["cron(0 16 1,15 * ? *)", "cron(0 16 1,15 * ? *)"],
+      ["cron(0 4/12 * * ? *)", "cron(0 4/12 * * ? *)"],
+      ["cron(0 20,0 * * ? *)", "cron(0 20,0 * * ? *)"],
+    ])("accepts %s", (schedule, expected) => {
+      expect(rotationScheduleExpression(schedule, "secrets[0].rotation.schedule", "switchyard.yaml")).toBe(
+        expected,
+      );
+    });
+
+    it.each([
+      ["rate(5 minutes)", /expected rate\(<n> hours\|days\)/],
+      ["rate(3 hours)", /at most every 4 hours/],
+      ["rate(1000 days)", /at least every 999 days/],
+      ["cron(0 4 * * ?)", /has 6 fields, this one has 5/],
+      ["cron(30 4 ? * SUN *)", /minutes field must be 0/],
+      ["cron(0 4 ? * SUN 2030)", /year field must be \*/],
+      ["cron(0 4 * * * *)", /exactly one of day-of-month and day-of-week must be \?/],
+      ["cron(0 * * * ? *)", /at most every 4 hours/],
+      ["cron(0 0/2 * * ? *)", /at most every 4 hours/],
+      ["cron(0 22,1 * * ? *)", /at most every 4 hours/],
+      ["cron(0 25 * * ? *)", /hours field must name hours 0-23/],
+    ])("refuses %s, naming the file and the path", (schedule, message) => {
+      const check = () =>
+        rotationScheduleExpression(schedule, "secrets[0].rotation.schedule", "switchyard.yaml");
+      expect(check).toThrow(ConfigError);
+      expect(check).toThrow(
+        `Invalid configuration in switchyard.yaml: secrets[0].rotation.schedule is "${schedule}"`,
+      );
+      expect(check).toThrow(message);
+    });
+  });
+
+  describe("refusals at synth", () => {
+    const withSecrets = (secrets: unknown[]) =>
+      writeConfig((document) => {
+        withSender(testSender)(document);
+        document.secrets = secrets;
+      });
+
+    it.each([
+      [
+        "a schedule Secrets Manager refuses",
+        [{ name: "orders/db", rotation: { schedule: "rate(2 hours)", strategy: "single-user" } }],
+        /secrets\[0\]\.rotation\.schedule is "rate\(2 hours\)"; Secrets Manager rotates at most every 4 hours/,
+      ],
+      [
+        "the GitHub token, which GitHub issues",
+        [{ name: "switchyard/github-token", rotation: { schedule: "rate(30 days)", strategy: "api-key" } }],
+        /secrets\[0\]\.name is "switchyard\/github-token", the GitHub token \(github\.tokenSecret\), which GitHub issues/,
+      ],
+      [
+        "a signing key rotated as a database password",
+        [
+          {
+            name: "switchyard/approval-link-key",
+            rotation: { schedule: "rate(30 days)", strategy: "single-user" },
+          },
+        ],
+        /secrets\[0\]\.rotation\.strategy is "single-user", but "switchyard\/approval-link-key" is a signing key .* use strategy "api-key"/,
+      ],
+      [
+        "two names the stack cannot tell apart",
+        [
+          { name: "orders/db", rotation: { schedule: "rate(30 days)", strategy: "single-user" } },
+          { name: "orders-db", rotation: { schedule: "rate(30 days)", strategy: "single-user" } },
+        ],
+        /secrets\[1\]\.name "orders-db" and "orders\/db" differ only in punctuation/,
+      ],
+    ])("refuses %s before anything is built", (_what, secrets, message) => {
+      const file = withSecrets(secrets);
+      let caught: unknown;
+      try {
+        buildStack(undefined, { configFile: file });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ConfigError);
+      expect((caught as Error).message).toContain(`Invalid configuration in ${file}: `);
+      expect((caught as Error).message).toMatch(message);
+    });
+  });
+});
+
 describe("compliance", () => {
   it("has no unacknowledged cdk-nag findings (AwsSolutions, Serverless)", () => {
     for (const pack of compliancePacks()) {
@@ -1550,12 +2132,12 @@ describe("registry checks at synth", () => {
   });
 
   it("fails when an ASL placeholder has no function in the registry", () => {
-    const unlisted = { "promote-image": { ...workflows["promote-image"], functions: [] } };
+    const unlisted = { ...workflows, "promote-image": { ...workflows["promote-image"], functions: [] } };
     expect(() => buildStack({ workflows: unlisted })).toThrow(/uses \$\{ResolveServicesFunctionArn\}/);
   });
 
   it("fails when the ASL timeout and the registry disagree", () => {
-    const drifted = { "promote-image": { ...workflows["promote-image"], timeoutSeconds: 60 } };
+    const drifted = { ...workflows, "promote-image": { ...workflows["promote-image"], timeoutSeconds: 60 } };
     expect(() => buildStack({ workflows: drifted })).toThrow(
       `TimeoutSeconds ${workflows["promote-image"].timeoutSeconds} but workflows/registry.ts says 60`,
     );
@@ -1659,6 +2241,25 @@ describe("app", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`Invalid configuration in ${bad}`);
     expect(result.stderr).toContain("gitops.repository");
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it("fails synth on a rotation VPC without subnets, naming the context keys, before anything is bundled", () => {
+    const result = spawnSync(
+      process.execPath,
+      ["--import", "tsx", resolve(projectRoot, "infra/bin/app.ts")],
+      {
+        cwd: projectRoot,
+        env: {
+          ...process.env,
+          [envNames.config]: configFile,
+          CDK_CONTEXT_JSON: JSON.stringify({ eksClusterName, rotationVpcId: "vpc-0a1b2c3d" }),
+        },
+        encoding: "utf8",
+      },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('CDK context "rotationVpcId" is set but "rotationSubnetIds" is not');
     expect(result.stderr).not.toMatch(/^\s+at /m);
   });
 });

@@ -26,6 +26,10 @@ export const writeConfig = (
     /** The production environment's approval gate. */
     approval?: { approvers: string[]; minApprovals?: number; timeoutHours?: number };
     freeze?: { action: "wait" | "fail"; pollIntervalSeconds?: number; maxWaitHours?: number };
+    /** `secrets:` as switchyard.yaml writes it. */
+    secrets?: Record<string, unknown>[];
+    /** `local.postgres.databases`: started in an embedded PostgreSQL. */
+    databases?: { name: string; user: string; secret: string }[];
   } = {},
 ): string => {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-config-"));
@@ -38,7 +42,11 @@ export const writeConfig = (
       pollIntervalSeconds: options.pollIntervalSeconds ?? 0,
       ...(options.freeze ? { freeze: { pollIntervalSeconds: 1, ...options.freeze } } : {}),
     },
-    local: { argo: { syncDelaySeconds: options.syncDelaySeconds ?? 0, degraded: options.degraded ?? [] } },
+    local: {
+      argo: { syncDelaySeconds: options.syncDelaySeconds ?? 0, degraded: options.degraded ?? [] },
+      ...(options.databases ? { postgres: { databases: options.databases } } : {}),
+    },
+    ...(options.secrets ? { secrets: options.secrets, rollout: { pollIntervalSeconds: 0 } } : {}),
     environments: [
       {
         name: "staging",

@@ -27,6 +27,28 @@ export const runCli = (args: string[], env: NodeJS.ProcessEnv, input?: string) =
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 };
 
+/**
+ * Runs one CLI command without blocking this process: for a runtime started in the test process itself, which
+ * must keep answering while the command runs.
+ */
+export const runCliAsync = (
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once("error", reject);
+    child.once("close", (status) => resolve({ status, stdout, stderr }));
+  });
+
 export interface RuntimeProcess {
   child: ChildProcess;
   url: string;

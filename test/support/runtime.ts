@@ -1,6 +1,6 @@
 // Test helpers for the local runtime: a throwaway home, a started runtime, and JSON calls against it.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../local/log.ts";
@@ -16,6 +16,8 @@ export interface TestRuntime extends Runtime {
 /** Starts a runtime on a free port with its own state directory. */
 export const startTestRuntime = async (options: Partial<RuntimeOptions> = {}): Promise<TestRuntime> => {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "switchyard-"));
+  // mkdtemp makes it private; as root the embedded PostgreSQL runs as the OS user "postgres" and must reach it.
+  chmodSync(home, 0o711);
   const runtime = await startRuntime({
     home,
     port: 0,

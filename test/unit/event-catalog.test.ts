@@ -149,6 +149,7 @@ describe("catalog entries", () => {
     "Approval Requested",
     "Approval Decided",
     "Secret Rotated",
+    "Secret Rollout Failed",
     "Snapshot Created",
     "Incident Opened",
     "Incident Escalated",
@@ -157,13 +158,13 @@ describe("catalog entries", () => {
     expect(findCatalogEntry("switchyard", detailType)).toBeDefined();
   });
 
-  it("names Switchyard domain events 'Noun PastTenseVerb'", () => {
+  it("names Switchyard domain events 'Noun PastTenseVerb' (the noun may be compound: Secret Rollout Failed)", () => {
     const detailTypes = entries
       .filter((entry) => entry.source === "switchyard")
       .map((entry) => entry.detailType);
 
     for (const detailType of detailTypes)
-      expect(detailType).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]*ed( [A-Z][a-z]+)?$/);
+      expect(detailType).toMatch(/^[A-Z][a-z]+( [A-Z][a-z]+)? [A-Z][a-z]*ed( [A-Z][a-z]+)?$/);
   });
 
   it.each([
@@ -340,6 +341,18 @@ describe("event schemas", () => {
       sample: "events/samples/switchyard/snapshot-created.json",
       path: ["detail", "promotionId"],
       value: remove,
+    },
+    {
+      name: "a failed rollout whose step is not a rollout step",
+      sample: "events/samples/switchyard/secret-rollout-failed.json",
+      path: ["detail", "failedStep"],
+      value: "approval",
+    },
+    {
+      name: "a failed rollout whose reason is longer than 1024 characters",
+      sample: "events/samples/switchyard/secret-rollout-failed.json",
+      path: ["detail", "reason"],
+      value: "x".repeat(1025),
     },
     {
       name: "an escalation that does not raise the level",

@@ -326,6 +326,35 @@ describe("ingest-github-webhook", () => {
     expect([withCurrent.statusCode, withPending.statusCode]).toEqual([202, 202]);
   });
 
+  it("accepts the previous secret for overlapHours after a rotation, and refuses it afterwards", async () => {
+    const store = new SqliteSecretStore({ db: openDatabase(":memory:"), clock });
+    await store.createSecret({ name: secretName, secretString: secret });
+    now = new Date(now.getTime() + 60_000);
+    const rotated = "whsec-rotated-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    await store.putSecretValue(secretName, rotated);
+    const overlapping = () =>
+      withHttpStack(
+        makeIngestGithubWebhook({
+          secrets: store,
+          secretName,
+          overlapHours: 1,
+          idempotency,
+          publisher,
+          clock,
+        }),
+      );
+    const body = JSON.stringify(releasePayload);
+    const send = async (id: string, key: string) =>
+      (await overlapping()(webhookEvent({ delivery: id, body, signature: sign(body, key) }), lambdaContext))
+        .statusCode;
+
+    expect(await send("d-old-in-overlap", secret)).toBe(202);
+    expect(await send("d-new", rotated)).toBe(202);
+    now = new Date(now.getTime() + 61 * 60_000);
+    expect(await send("d-old-after-overlap", secret)).toBe(401);
+    expect(await send("d-new-after-overlap", rotated)).toBe(202);
+  });
+
   it("reads the secret once for many deliveries, and again when a signature fails after a rotation", async () => {
     const reads = vi.spyOn(secrets, "getSecretValue");
     await deliver({ delivery: "d-1" });

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { compilePattern } from "../../events/pattern.ts";
 import { rules } from "../../events/rules.ts";
 import { promoteImageInputSchema } from "../../functions/core/promotion-input.ts";
+import { secretRolloutInputSchema } from "../../functions/core/secret-rollout.ts";
 import { functions } from "../../functions/registry.ts";
 import { targetInput } from "../../local/bus/target-input.ts";
 import { workflows } from "../../workflows/registry.ts";
@@ -38,6 +39,15 @@ const expectations: Record<string, { matches: string[]; ignores: string[] }> = {
     matches: ["github.com/workflow-run-completed.json"],
     ignores: ["github.com/release-published.json", "github.com/push.json", "aws.ecr/image-push.json"],
   },
+  "secret-rotation-succeeded": {
+    matches: ["aws.secretsmanager/rotation-succeeded.json"],
+    ignores: [
+      "aws.secretsmanager/rotation-failed.json",
+      "switchyard/secret-rotated.json",
+      "switchyard/secret-rollout-failed.json",
+      "aws.events/scheduled-event.json",
+    ],
+  },
 };
 
 describe("ecr-image-pushed input transformer", () => {
@@ -56,6 +66,19 @@ describe("ecr-image-pushed input transformer", () => {
         digest: event.detail["image-digest"],
         pushedAt: event.time,
       },
+    });
+  });
+});
+
+describe("secret-rotation-succeeded input transformer", () => {
+  it("turns the sample rotation into the secret-rollout input contract", () => {
+    const event = sample("aws.secretsmanager/rotation-succeeded.json");
+    const rule = rules.find((r) => r.name === "secret-rotation-succeeded")!;
+    const input = targetInput(event, rule.input, { name: rule.name, arn: "arn" }, "2026-11-27T10:00:00Z");
+    expect(secretRolloutInputSchema.parse(input)).toEqual({
+      secretId: event.detail.additionalEventData.SecretId,
+      eventId: event.id,
+      rotatedAt: event.detail.eventTime,
     });
   });
 });

@@ -3,15 +3,23 @@
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
+  GetRandomPasswordCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   PutSecretValueCommand,
+  RotateSecretCommand,
   type SecretListEntry,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { ValidationError } from "../../core/errors.ts";
-import type { SecretStore, SecretSummary, SecretVersion, VersionStage } from "../../core/ports.ts";
+import type {
+  RandomPasswordOptions,
+  SecretStore,
+  SecretSummary,
+  SecretVersion,
+  VersionStage,
+} from "../../core/ports.ts";
 
 /** A field the API documents as always present; its absence means the response is not what we think it is. */
 const present = <T>(value: T | undefined, field: string, operation: string): T => {
@@ -20,7 +28,10 @@ const present = <T>(value: T | undefined, field: string, operation: string): T =
 };
 
 const toSummary = (
-  entry: Pick<SecretListEntry, "Name" | "ARN" | "Description" | "CreatedDate" | "LastChangedDate">,
+  entry: Pick<
+    SecretListEntry,
+    "Name" | "ARN" | "Description" | "CreatedDate" | "LastChangedDate" | "RotationEnabled" | "LastRotatedDate"
+  >,
   versionIdsToStages: Record<string, string[]> | undefined,
   operation: string,
 ): SecretSummary => ({
@@ -31,12 +42,16 @@ const toSummary = (
   ...(entry.LastChangedDate !== undefined && { lastChangedDate: entry.LastChangedDate }),
   // Secrets Manager leaves the map out when no version carries a label.
   versionIdsToStages: { ...versionIdsToStages },
+  // It leaves RotationEnabled out too while rotation has never been turned on.
+  rotationEnabled: entry.RotationEnabled ?? false,
+  ...(entry.LastRotatedDate !== undefined && { lastRotatedDate: entry.LastRotatedDate }),
 });
 
 /**
  * The SecretStore port on AWS Secrets Manager. SDK errors propagate untouched, so their `name`
  * (ResourceNotFoundException, ResourceExistsException, InvalidParameterException, …) is what callers and
  * Step Functions `Retry`/`Catch` match on. When no `clientRequestToken` is given the SDK generates one.
+ * There is no `markRotated`: Secrets Manager sets `LastRotatedDate` itself when a rotation's finishSecret ends.
  *
  * @example
  * const store = new SecretsManagerSecretStore(new SecretsManagerClient({}));
@@ -143,5 +158,36 @@ export class SecretsManagerSecretStore implements SecretStore {
       nextToken = output.NextToken;
     } while (nextToken !== undefined);
     return summaries;
+  }
+
+  async rotateSecret(
+    secretId: string,
+    options: { clientRequestToken: string },
+  ): Promise<{ versionId: string }> {
+    const output = await this.client.send(
+      new RotateSecretCommand({
+        SecretId: secretId,
+        ClientRequestToken: options.clientRequestToken,
+        // Explicit, though it is the default: a rotation started through the port always runs now.
+        RotateImmediately: true,
+      }),
+    );
+    return { versionId: present(output.VersionId, "VersionId", "RotateSecret") };
+  }
+
+  async getRandomPassword(options: RandomPasswordOptions): Promise<string> {
+    const output = await this.client.send(
+      new GetRandomPasswordCommand({
+        PasswordLength: options.length,
+        ExcludeCharacters: options.excludeCharacters,
+        ExcludeNumbers: options.excludeNumbers,
+        ExcludePunctuation: options.excludePunctuation,
+        ExcludeUppercase: options.excludeUppercase,
+        ExcludeLowercase: options.excludeLowercase,
+        IncludeSpace: options.includeSpace,
+        RequireEachIncludedType: options.requireEachIncludedType,
+      }),
+    );
+    return present(output.RandomPassword, "RandomPassword", "GetRandomPassword");
   }
 }

@@ -1,17 +1,27 @@
 // The DeployTarget port on the Kubernetes API: Argo CD Applications read, refreshed and synced through their CRD.
 
 import {
-  ApiException,
+  type ConfigurationOptions,
   CustomObjectsApi,
-  KubeConfig,
-  Observable,
+  type KubeConfig,
   type ObservableMiddleware,
   PatchStrategy,
   setHeaderOptions,
 } from "@kubernetes/client-node";
 import { z } from "zod";
-import { NotFoundError, SwitchyardError, TransientError, ValidationError } from "../../core/errors.ts";
+import { TransientError } from "../../core/errors.ts";
 import type { ApplicationStatus, DeployTarget } from "../../core/ports.ts";
+import {
+  defaultRequestTimeoutMs,
+  isConflict,
+  lenientString,
+  parseKubernetesObject,
+  requestOptionsFor,
+  toSwitchyardError,
+} from "./kubernetes-client.ts";
+
+// Existing importers reach the shared client setup through this module.
+export { type ClusterAccess, defaultRequestTimeoutMs, kubeConfigFor } from "./kubernetes-client.ts";
 
 /** Argo CD's Application CRD: `applications.argoproj.io/v1alpha1`, namespaced. */
 export const argoApplicationResource = {
@@ -27,18 +37,12 @@ export const refreshAnnotation = "argocd.argoproj.io/refresh";
 /** Who Argo CD's sync history says started a sync, as `initiatedBy.username`. */
 export const defaultSyncInitiator = "switchyard";
 
-/** A request to the API server that has not answered by then is abandoned (and reported as transient). */
-export const defaultRequestTimeoutMs = 15_000;
-
 /** Tries at setting `operation` when another writer changes the Application between read and write. */
 export const maxSyncAttempts = 3;
 
 const syncStatuses = ["Synced", "OutOfSync", "Unknown"] as const;
 const healthStatuses = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] as const;
 const operationPhases = ["Running", "Succeeded", "Failed", "Error", "Terminating"] as const;
-
-/** A field that is absent or of the wrong type reads as absent: Argo CD owns the status and may add to it. */
-const lenientString = z.string().optional().catch(undefined);
 
 const applicationSchema = z.object({
   metadata: z.object({
@@ -87,18 +91,8 @@ type ApplicationObject = z.infer<typeof applicationSchema>;
 const oneOf = <T extends string>(allowed: readonly T[], value: string | undefined): T | undefined =>
   allowed.find((candidate) => candidate === value);
 
-const parseApplication = (object: unknown, namespace: string, name: string): ApplicationObject => {
-  const parsed = applicationSchema.safeParse(object);
-  if (!parsed.success) {
-    throw new ValidationError(
-      `the Kubernetes API returned something that is not an Application for ${namespace}/${name}`,
-      {
-        cause: parsed.error,
-      },
-    );
-  }
-  return parsed.data;
-};
+const parseApplication = (object: unknown, namespace: string, name: string): ApplicationObject =>
+  parseKubernetesObject(applicationSchema, object, "an Application", namespace, name);
 
 /**
  * Maps an Application object as the API server returns it to the port's `ApplicationStatus`. Missing parts
@@ -134,62 +128,6 @@ export const toApplicationStatus = (object: unknown, namespace: string, name: st
   };
 };
 
-const conflictStatus = 409;
-const notFoundStatus = 404;
-const requestTimeoutStatus = 408;
-const tooManyRequestsStatus = 429;
-const firstServerErrorStatus = 500;
-
-/** The `message` of a Kubernetes `Status` body: the server's own words, safe to repeat (it never holds our token). */
-const statusMessage = (body: unknown): string | undefined => {
-  const parsed = typeof body === "string" ? safeJson(body) : body;
-  const message = (parsed as { message?: unknown } | null | undefined)?.message;
-  return typeof message === "string" ? message : undefined;
-};
-
-const safeJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-};
-
-const isConflict = (error: unknown): boolean =>
-  error instanceof ApiException && error.code === conflictStatus;
-
-/** Maps what the client throws to a Switchyard error: retryable when waiting can help, terminal otherwise. */
-const toSwitchyardError = (error: unknown, what: string): Error => {
-  if (error instanceof SwitchyardError) return error;
-  if (error instanceof ApiException) {
-    const code = error.code;
-    const detail = statusMessage(error.body);
-    const message = `${what}: the Kubernetes API answered ${code}${detail === undefined ? "" : ` (${detail})`}`;
-    if (code === notFoundStatus) return new NotFoundError(`${what}: not found`, { cause: error });
-    if (
-      code === conflictStatus ||
-      code === requestTimeoutStatus ||
-      code === tooManyRequestsStatus ||
-      code >= firstServerErrorStatus
-    ) {
-      return new TransientError(message, { cause: error });
-    }
-    // 400, 401, 403, 415, 422: the request or the credentials are wrong, and retrying will not fix them.
-    return new ValidationError(message, { cause: error });
-  }
-  // No answer at all (connection refused, reset, timed out) or the token could not be obtained.
-  return new TransientError(`${what}: the Kubernetes API could not be reached`, { cause: error });
-};
-
-/** Aborts a request that outlives `timeoutMs`, so a hung API server cannot hold a Lambda until its own timeout. */
-const timeoutMiddleware = (timeoutMs: number): ObservableMiddleware => ({
-  pre: (context) => {
-    context.setSignal(AbortSignal.timeout(timeoutMs));
-    return new Observable(Promise.resolve(context));
-  },
-  post: (response) => new Observable(Promise.resolve(response)),
-});
-
 export interface KubernetesDeployTargetOptions {
   /** `operation.initiatedBy.username` of the syncs this target starts. Default `switchyard`. */
   username?: string;
@@ -212,15 +150,12 @@ export interface KubernetesDeployTargetOptions {
 export class KubernetesDeployTarget implements DeployTarget {
   private readonly api: CustomObjectsApi;
   private readonly username: string;
-  private readonly requestOptions: { middleware: ObservableMiddleware[]; middlewareMergeStrategy: "append" };
+  private readonly requestOptions: ConfigurationOptions<ObservableMiddleware>;
 
   constructor(kubeConfig: KubeConfig, options: KubernetesDeployTargetOptions = {}) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
     this.username = options.username ?? defaultSyncInitiator;
-    this.requestOptions = {
-      middleware: [timeoutMiddleware(options.requestTimeoutMs ?? defaultRequestTimeoutMs)],
-      middlewareMergeStrategy: "append",
-    };
+    this.requestOptions = requestOptionsFor(options.requestTimeoutMs ?? defaultRequestTimeoutMs);
   }
 
   async getApplication(namespace: string, name: string): Promise<ApplicationStatus> {
@@ -314,53 +249,3 @@ export class KubernetesDeployTarget implements DeployTarget {
     }
   }
 }
-
-/** How to reach one cluster's API server. */
-export interface ClusterAccess {
-  /** `https://…` (EKS) or `http://127.0.0.1:…` (the simulated cluster, which needs `skipTLSVerify: true`). */
-  server: string;
-  /** The cluster CA bundle as base64 PEM (DescribeCluster's `certificateAuthority.data`). */
-  caData?: string;
-  /** client-node refuses plain `http://` unless this is set. Never set it for a real cluster. */
-  skipTLSVerify?: boolean;
-  /** Called for every request; must cache (an EKS token is good for a minute, signing one is cheap). */
-  token: () => Promise<string>;
-}
-
-/** The kubeconfig user's auth-provider name this module answers for; no built-in authenticator claims it. */
-const bearerTokenAuthProvider = "switchyard-bearer-token";
-const contextName = "switchyard";
-
-/**
- * A `KubeConfig` for one cluster whose bearer token is asked from `token()` on every request, through a custom
- * client-node `Authenticator`, so an expiring token (EKS) is replaced without rebuilding the client.
- *
- * @example
- * const kubeConfig = kubeConfigFor({ server, caData, token: () => tokens.getToken() });
- * const target = new KubernetesDeployTarget(kubeConfig);
- */
-export const kubeConfigFor = (access: ClusterAccess): KubeConfig => {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.addAuthenticator({
-    isAuthProvider: (user) =>
-      (user.authProvider as { name?: unknown } | undefined)?.name === bearerTokenAuthProvider,
-    applyAuthentication: async (_user, requestOptions) => {
-      const token = await access.token();
-      requestOptions.headers = { ...requestOptions.headers, Authorization: `Bearer ${token}` };
-    },
-  });
-  kubeConfig.loadFromOptions({
-    clusters: [
-      {
-        name: contextName,
-        server: access.server,
-        ...(access.caData !== undefined && { caData: access.caData }),
-        skipTLSVerify: access.skipTLSVerify ?? false,
-      },
-    ],
-    users: [{ name: contextName, authProvider: { name: bearerTokenAuthProvider, config: {} } }],
-    contexts: [{ name: contextName, cluster: contextName, user: contextName }],
-    currentContext: contextName,
-  });
-  return kubeConfig;
-};
