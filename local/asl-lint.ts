@@ -53,6 +53,37 @@ const findKey = (
 };
 
 /**
+ * A Map whose Catch leads anywhere but a Fail state: when one iteration fails, the local engine still runs the
+ * iterations queued behind it, so work meant to stop (the rest of a one-at-a-time rollout) would go on. Handle the
+ * failure inside the iteration and let the Map's Catch end the execution.
+ */
+const mapCatchProblems = (machine: Record<string, unknown>, file: string, prefix = "States"): string[] => {
+  const states = (machine.States ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.entries(states).flatMap(([name, state]) => {
+    const path = `${prefix}.${name}`;
+    const own =
+      state.Type === "Map" && Array.isArray(state.Catch)
+        ? (state.Catch as { Next?: unknown }[]).flatMap((catcher, i) =>
+            states[String(catcher.Next)]?.Type === "Fail"
+              ? []
+              : [
+                  `${file} ${path}.Catch[${i}]: a Map's Catch must lead to a Fail state; the local engine runs the queued iterations after one fails`,
+                ],
+          )
+        : [];
+    const nested = ["ItemProcessor", "Iterator"].flatMap((key) =>
+      state[key]
+        ? mapCatchProblems(state[key] as Record<string, unknown>, file, `${path}.${key}.States`)
+        : [],
+    );
+    const branches = ((state.Branches ?? []) as Record<string, unknown>[]).flatMap((branch, i) =>
+      mapCatchProblems(branch, file, `${path}.Branches[${i}].States`),
+    );
+    return [...own, ...nested, ...branches];
+  });
+};
+
+/**
  * Lints one definition. Returns one line per problem, each naming the file and where in it.
  *
  * @example
@@ -84,6 +115,7 @@ export const lintDefinition = (definition: unknown, file: string, options: LintO
   for (const path of findKey(definition, "Assign", "$")) {
     problems.push(`${file} ${path}: Assign (variables) is not allowed; the local engine ignores it`);
   }
+  problems.push(...mapCatchProblems(definition as Record<string, unknown>, file));
   const text = JSON.stringify(definition);
   for (const match of text.matchAll(placeholderPattern)) {
     if (!options.substitutions.has(match[1] ?? "")) {

@@ -96,6 +96,9 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** Where the local SnapshotService keeps its pg_dump files, under $SWITCHYARD_HOME. */
+export const snapshotsDirectory = "snapshots";
+
 /** Where the local Mailer writes approval e-mails, under $SWITCHYARD_HOME. */
 export const outboxDirectory = "outbox";
 
@@ -149,6 +152,19 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       branch: config.gitops.branch,
     });
     const database = new PgDatabaseAdmin({ ssl: true });
+    const localInstances = new Set(config.local.postgres.databases.map((d) => d.instance));
+    for (const service of config.services) {
+      if (service.database && !localInstances.has(service.database)) {
+        logger.warn(
+          "a service's database has no local stand-in: its gated promotions cannot take the pre-change snapshot here",
+          {
+            service: service.name,
+            database: service.database,
+            fix: "add it to local.postgres.databases with instance set to this identifier",
+          },
+        );
+      }
+    }
     const postgres = await startSampleDatabases({ home: options.home, config, secrets, database, logger });
     if (postgres) closers.push(() => postgres.stop());
     const cluster = await startSimulatedCluster({
@@ -198,6 +214,19 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       },
     };
     const images = new SqliteImageRegistry({ db });
+    const snapshots = new LocalSnapshotService({
+      db,
+      clock: systemClock,
+      dir: join(options.home, snapshotsDirectory),
+      superuser: postgres?.superuser,
+      databases: config.local.postgres.databases.map((d) => ({
+        instance: d.instance,
+        name: d.name,
+        tags: d.tags,
+      })),
+    });
+    // Closed before the PostgreSQL it dumps from (closers run in reverse).
+    closers.push(() => snapshots.close());
     // Known once the gateway listens; approval e-mails are only sent after that.
     let runtimeUrl = `http://${options.host ?? "127.0.0.1"}:${options.port}`;
     const fns = localFunctions({
@@ -217,11 +246,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       images,
       approvals: new SqliteApprovalStore({ db }),
       freezes: new SqliteFreezeStore({ db }),
-      snapshots: new LocalSnapshotService({
-        db,
-        clock: systemClock,
-        databases: config.services.flatMap((s) => (s.database ? [s.database] : [])),
-      }),
+      snapshots,
       mailer: new OutboxMailer({
         dir: join(options.home, outboxDirectory),
         from: config.approvals.sender,

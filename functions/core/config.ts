@@ -2,6 +2,8 @@
 
 import semver from "semver";
 import { z } from "zod";
+import { parseScheduleExpression } from "../../events/schedules.ts";
+import { ValidationError } from "./errors.ts";
 
 /** ECR repository names: lowercase path segments separated by `/`, as ECR accepts them. */
 const ecrRepositoryPattern = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -10,6 +12,19 @@ const githubRepositoryPattern = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9.
 /** Names used in Kubernetes objects and AWS resource names: DNS-1123 labels. */
 const dnsLabelPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** RDS DB instance and cluster identifiers: a letter first, then letters, digits and single hyphens. */
+const rdsIdentifierPattern = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$|^[a-zA-Z]$/;
+const rdsIdentifierMessage =
+  "expected an RDS identifier (a letter first, then letters, digits and single hyphens; no trailing hyphen)";
+/** RDS's limit for a DB instance identifier. */
+const maxRdsIdentifierLength = 63;
+const awsRegionPattern = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+/** A KMS key ARN (single- or multi-Region key); the capture is the key's region. */
+const kmsKeyArnPattern =
+  /^arn:aws(?:-[a-z]+)*:kms:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:key\/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+/** RDS's limits for a tag key and a tag value. */
+const maxTagKeyLength = 128;
+const maxTagValueLength = 256;
 const templatePlaceholderPattern = /\{([^}]*)\}/g;
 
 const name = (what: string) =>
@@ -91,11 +106,8 @@ const serviceSchema = z.strictObject({
   /** The RDS instance (or Aurora cluster) behind the service: gated environments snapshot it before a change. */
   database: z
     .string()
-    .max(63)
-    .regex(
-      /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$|^[a-zA-Z]$/,
-      "expected an RDS identifier (a letter first, then letters, digits and single hyphens; no trailing hyphen)",
-    )
+    .max(maxRdsIdentifierLength)
+    .regex(rdsIdentifierPattern, rdsIdentifierMessage)
     .optional(),
 });
 
@@ -158,6 +170,148 @@ export const secretSchema = z.strictObject({
   consumers: z.array(consumerSchema).default([]),
 });
 
+/**
+ * A recurring EventBridge Scheduler expression, checked by the same parser the local scheduler runs, so a schedule
+ * that would fail CreateSchedule fails here first. A one-time `at()` is refused: these schedules repeat.
+ */
+const recurringSchedule = (example: string) =>
+  z.string().superRefine((expression, ctx) => {
+    try {
+      if (parseScheduleExpression(expression).kind === "at") {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a recurring cron(...) or rate(...), e.g. "${example}"`,
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      ctx.addIssue({ code: "custom", message: `${error.message}; e.g. "${example}"` });
+    }
+  });
+
+const defaultSnapshotSchedule = "cron(0 3 * * ? *)";
+const defaultDrillSchedule = "cron(0 5 1 * ? *)";
+/** The tag that opts an RDS instance (or cluster) into the nightly snapshots. */
+const defaultSnapshotSelector = { tagKey: "switchyard:backup", tagValue: "true" };
+/** RDS's default quota of manual DB snapshots per region. */
+const defaultSnapshotQuota = { limit: 100, warnAtPercent: 80 };
+const defaultDrill = {
+  schedule: defaultDrillSchedule,
+  smokeQuery: "select count(*) from orders",
+  timeoutMinutes: 60,
+};
+
+const snapshotsSchema = z
+  .strictObject({
+    /** When the scheduled snapshots run (EventBridge Scheduler, UTC unless the infra says otherwise). */
+    schedule: recurringSchedule(defaultSnapshotSchedule).default(defaultSnapshotSchedule),
+    /** The instance tag that opts a database in. */
+    selector: z
+      .strictObject({
+        tagKey: z.string().min(1).max(maxTagKeyLength),
+        tagValue: z.string().max(maxTagValueLength),
+      })
+      .default(defaultSnapshotSelector),
+    /** Switchyard's snapshots older than this are deleted (never below `minCount` per database). */
+    retentionDays: z.number().int().min(1, "expected at least 1 day").default(7),
+    /** The newest available Switchyard snapshots kept per database whatever their age. */
+    minCount: z.number().int().min(0).default(3),
+    /** How many databases are snapshotted at once: RDS serialises snapshots per instance and throttles the API. */
+    maxConcurrency: z.number().int().min(1).max(20).default(2),
+    /** How long a run waits for one snapshot to become available. */
+    waitTimeoutMinutes: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(60),
+    /** How often it asks RDS meanwhile. */
+    pollIntervalSeconds: z.number().int().min(0).max(300).default(30),
+    /** A copy of each snapshot in another region, so a regional outage does not take the backups with it. */
+    copyTo: z
+      .strictObject({
+        region: z.string().regex(awsRegionPattern, "expected an AWS region such as eu-central-1"),
+        /** Needed for an encrypted source: KMS keys do not leave their region, so the copy is re-encrypted. */
+        kmsKeyArn: z
+          .string()
+          .regex(kmsKeyArnPattern, "expected a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id>")
+          .optional(),
+      })
+      .refine(
+        (copy) => {
+          // A malformed ARN is reported by its own pattern; only a well-formed one has a region to compare.
+          const keyRegion = kmsKeyArnPattern.exec(copy.kmsKeyArn ?? "")?.[1];
+          return keyRegion === undefined || keyRegion === copy.region;
+        },
+        { message: "the KMS key must be in the region the snapshot is copied to", path: ["kmsKeyArn"] },
+      )
+      .optional(),
+    /** The manual-snapshot quota, counted over every manual snapshot in the region, not only Switchyard's. */
+    quota: z
+      .strictObject({
+        limit: z.number().int().min(1).default(defaultSnapshotQuota.limit),
+        /** Snapshots warn once the count reaches this share of the limit. */
+        warnAtPercent: z.number().int().min(1).max(100).default(defaultSnapshotQuota.warnAtPercent),
+      })
+      .default(defaultSnapshotQuota),
+    /** The restore drill: a snapshot restored to a scratch instance, queried, and thrown away. */
+    drill: z
+      .strictObject({
+        schedule: recurringSchedule(defaultDrillSchedule).default(defaultDrillSchedule),
+        /** Must succeed on the restored database for the drill to pass. */
+        smokeQuery: z.string().min(1).default(defaultDrill.smokeQuery),
+        timeoutMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(defaultDrill.timeoutMinutes),
+      })
+      .default(defaultDrill),
+  })
+  .default({
+    schedule: defaultSnapshotSchedule,
+    selector: defaultSnapshotSelector,
+    retentionDays: 7,
+    minCount: 3,
+    maxConcurrency: 2,
+    waitTimeoutMinutes: 60,
+    pollIntervalSeconds: 30,
+    quota: defaultSnapshotQuota,
+    drill: defaultDrill,
+  });
+
+/** The tags a local database's instance carries unless it lists its own: opted into the scheduled snapshots. */
+const defaultLocalDatabaseTags = { [defaultSnapshotSelector.tagKey]: defaultSnapshotSelector.tagValue };
+
+const localDatabaseSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a PostgreSQL database name"),
+    user: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a PostgreSQL role name"),
+    secret: z.string().min(1),
+    /** The RDS-style identifier the local snapshot service shows; default: `name` with `_` as `-`. */
+    instance: z
+      .string()
+      .max(maxRdsIdentifierLength)
+      .regex(rdsIdentifierPattern, rdsIdentifierMessage)
+      .optional(),
+    /** The instance's tags, matched against `snapshots.selector` as RDS's would be. */
+    tags: z
+      .record(z.string().min(1).max(maxTagKeyLength), z.string().max(maxTagValueLength))
+      .default(defaultLocalDatabaseTags),
+  })
+  .transform((database, ctx) => {
+    const instance = database.instance ?? database.name.replaceAll("_", "-");
+    // A PostgreSQL name may start or end with `_` or hold `__`, none of which makes an RDS identifier.
+    if (!rdsIdentifierPattern.test(instance)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["instance"],
+        message: `"${database.name}" with _ as - is "${instance}", not an RDS identifier (a letter first, then letters, digits and single hyphens); set instance`,
+      });
+      return z.NEVER;
+    }
+    return { ...database, instance };
+  });
+
 const duplicates = (values: readonly string[]): string[] =>
   [...new Set(values.filter((v, i) => values.indexOf(v) !== i))].sort();
 
@@ -170,10 +324,7 @@ export const configSchema = z
     }),
     aws: z
       .strictObject({
-        region: z
-          .string()
-          .regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, "expected an AWS region such as eu-west-1")
-          .optional(),
+        region: z.string().regex(awsRegionPattern, "expected an AWS region such as eu-west-1").optional(),
         account: z
           .string()
           .regex(/^\d{12}$/, "expected a 12-digit AWS account id")
@@ -289,15 +440,7 @@ export const configSchema = z
           .strictObject({
             /** 0 picks a free port. */
             port: z.number().int().min(0).max(65535).default(0),
-            databases: z
-              .array(
-                z.strictObject({
-                  name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a PostgreSQL database name"),
-                  user: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a PostgreSQL role name"),
-                  secret: z.string().min(1),
-                }),
-              )
-              .default([]),
+            databases: z.array(localDatabaseSchema).default([]),
           })
           .default({ port: 0, databases: [] }),
       })
@@ -305,6 +448,8 @@ export const configSchema = z
     environments: z.array(environmentSchema).min(1, "expected at least one environment"),
     /** Secrets Switchyard rotates, and the workloads that must restart on the new version. */
     secrets: z.array(secretSchema).default([]),
+    /** Scheduled RDS snapshots, their retention, the cross-region copy and the restore drill. */
+    snapshots: snapshotsSchema,
     services: z.array(serviceSchema).min(1, "expected at least one service"),
   })
   .superRefine((config, ctx) => {
@@ -329,6 +474,13 @@ export const configSchema = z
         }
       });
     });
+    for (const instance of duplicates(config.local.postgres.databases.map((d) => d.instance))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["local", "postgres", "databases"],
+        message: `instance "${instance}" is used by two databases`,
+      });
+    }
     for (const svc of duplicates(config.services.map((s) => s.name))) {
       ctx.addIssue({ code: "custom", path: ["services"], message: `service "${svc}" is defined twice` });
     }
@@ -350,6 +502,8 @@ export type EnvironmentConfig = SwitchyardConfig["environments"][number];
 export type TagPolicy = ServiceConfig["policy"];
 export type SecretConfig = SwitchyardConfig["secrets"][number];
 export type SecretConsumer = SecretConfig["consumers"][number];
+export type SnapshotsConfig = SwitchyardConfig["snapshots"];
+export type LocalDatabaseConfig = SwitchyardConfig["local"]["postgres"]["databases"][number];
 
 const fill = (templateText: string, values: Record<string, string>): string =>
   templateText.replace(templatePlaceholderPattern, (_, key: string) => values[key] ?? `{${key}}`);

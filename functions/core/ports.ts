@@ -459,9 +459,47 @@ export interface Snapshot {
   createdAt: string;
   sizeBytes?: number;
   tags: Record<string, string>;
+  /** Why a `failed` snapshot failed, when the service knows (the local dump's error; RDS gives none). */
+  failureReason?: string;
 }
 
-/** Database snapshots (RDS in production; locally, snapshots of the embedded PostgreSQL). */
+/** A copy of a snapshot in another region (the disaster-recovery copy). */
+export interface CopiedSnapshot extends Snapshot {
+  /** The region the copy lives in. */
+  region: string;
+}
+
+/** A database that may be snapshotted, as `listDatabases` finds it. */
+export interface DatabaseTarget {
+  /** The DB instance or DB cluster identifier: what `createSnapshot` takes as `database`. */
+  identifier: string;
+  /** Aurora databases are clusters and are snapshotted as clusters; every other engine is an instance. */
+  kind: "instance" | "cluster";
+  /** RDS's engine name, e.g. `postgres` or `aurora-postgresql`. */
+  engine: string;
+  /** Whether its storage, hence its snapshots, is encrypted: a copy to another region then needs a KMS key there. */
+  encrypted: boolean;
+  kmsKeyId?: string;
+}
+
+/**
+ * Any manual snapshot in the region, Switchyard's or not: what counts against the manual-snapshot quota, and what
+ * retention looks at (it only ever deletes those with `createdBySwitchyard`).
+ */
+export interface ManualSnapshot {
+  id: string;
+  database: string;
+  createdAt: string;
+  status: SnapshotStatus;
+  type: "manual";
+  /** Tagged `switchyard:created-by=switchyard`. */
+  createdBySwitchyard: boolean;
+}
+
+/** Where a restore drill's scratch database stands. */
+export type DrillStatus = "creating" | "available" | "failed";
+
+/** Database snapshots (RDS in production; locally, pg_dump files of the embedded PostgreSQL). */
 export interface SnapshotService {
   /** Starts a snapshot and returns it (usually `creating`); `NotFoundError` when the database does not exist. */
   createSnapshot(input: {
@@ -472,6 +510,45 @@ export interface SnapshotService {
   getSnapshot(id: string): Promise<Snapshot | undefined>;
   /** Snapshots Switchyard took, newest first. */
   listSnapshots(filter?: { database?: string }): Promise<Snapshot[]>;
+  /**
+   * The databases carrying the tag `tagKey=tagValue` (the ones a scheduled snapshot covers), in identifier order.
+   * Restore-drill targets are never listed, whatever tags they carry.
+   */
+  listDatabases(selector: { tagKey: string; tagValue: string }): Promise<DatabaseTarget[]>;
+  /** Every manual snapshot in the region, others' too (automated backups are not manual), newest first. */
+  listManualSnapshots(): Promise<ManualSnapshot[]>;
+  /**
+   * Deletes a snapshot Switchyard took. A snapshot that does not exist counts as already deleted; one Switchyard did
+   * not take is refused with a `ValidationError` and left alone; one still being created, a `TransientError`.
+   */
+  deleteSnapshot(id: string): Promise<void>;
+  /**
+   * Copies a snapshot Switchyard took to another region under the same identifier, with its tags, and returns the
+   * copy (usually `creating`). An encrypted snapshot needs `kmsKeyArn`, a KMS key in the target region
+   * (`ValidationError` without one); a repeat returns the copy already there. `NotFoundError` for an unknown
+   * snapshot. The local service refuses every copy (`ValidationError`): copying to another region needs AWS.
+   */
+  copySnapshot(id: string, target: { region: string; kmsKeyArn?: string }): Promise<CopiedSnapshot>;
+  /**
+   * Starts restoring a snapshot Switchyard took into a new scratch database for a restore drill, and returns the
+   * target to poll with `drillStatus`. `scratchName` must start with `switchyard-drill-` and be a valid RDS instance
+   * identifier of at most 63 characters (see `drillScratchName`); the target is that name on RDS, and the name with
+   * `_` for `-` locally. A repeat for the same snapshot returns the same target; a name taken by anything else is a
+   * `ConflictError`.
+   */
+  restoreForDrill(snapshotId: string, scratchName: string): Promise<{ target: string }>;
+  /** Where a drill target stands; `NotFoundError` when there is no such target. */
+  drillStatus(target: string): Promise<DrillStatus>;
+  /**
+   * Runs one read-only statement on an available drill target and returns how many rows it gave and the first
+   * column of the first row as text (absent when no row or SQL NULL).
+   */
+  runSmokeQuery(target: string, query: string): Promise<{ rows: number; value?: string }>;
+  /**
+   * Deletes a drill target without a final snapshot. Refuses (`ValidationError`) anything that is not a drill target
+   * this service made; a target already gone counts as deleted.
+   */
+  deleteDrillTarget(target: string): Promise<void>;
 }
 
 /** An e-mail with a plain-text and an HTML body. */

@@ -23,7 +23,7 @@ export interface SnapshotBeforeChangeResult {
 
 export interface SnapshotBeforeChangeDeps {
   config: Pick<SwitchyardConfig, "promotion">;
-  snapshots: SnapshotService;
+  snapshots: Pick<SnapshotService, "createSnapshot" | "getSnapshot">;
   store: Pick<PromotionStore, "updatePromotion">;
   publisher: EventPublisher;
   clock: Clock;

@@ -67,7 +67,9 @@ import { logger } from "./observability.ts";
 /**
  * A value built on first call and shared afterwards. Nothing is built at import, so tests and the local runtime
  * can import a handler module for its factory without AWS variables; `coldStart` calls these during INIT in Lambda,
- * so a missing variable still fails the cold start.
+ * so a missing variable still fails the cold start. Every `once(...)` below is marked `@__PURE__` (creating the
+ * closure has no effect), so esbuild drops the ones a handler never uses, and their SDK clients with them: a
+ * function's bundle carries the adapters it needs, not all of them.
  */
 const once = <T>(build: () => T): (() => T) => {
   let built: { value: T } | undefined;
@@ -84,21 +86,23 @@ export const clock: Clock = { now: () => new Date() };
 export const ids: IdGenerator = { next: () => randomUUID() };
 
 /** switchyard.yaml as bundled with the function, validated. */
-export const awsConfig = once((): SwitchyardConfig => loadConfig(requireEnv(envNames.config)));
+export const awsConfig = /* @__PURE__ */ once(
+  (): SwitchyardConfig => loadConfig(requireEnv(envNames.config)),
+);
 
-const documentClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({})));
-const sfnClient = once(() => new SFNClient({}));
+const documentClient = /* @__PURE__ */ once(() => DynamoDBDocumentClient.from(new DynamoDBClient({})));
+const sfnClient = /* @__PURE__ */ once(() => new SFNClient({}));
 
-export const secretStore = once(
+export const secretStore = /* @__PURE__ */ once(
   (): SecretStore => new SecretsManagerSecretStore(new SecretsManagerClient({})),
 );
 
-export const eventPublisher = once(
+export const eventPublisher = /* @__PURE__ */ once(
   (): EventPublisher =>
     new EventBridgeEventPublisher(new EventBridgeClient({}), requireEnv(envNames.eventBusName)),
 );
 
-export const promotionStore = once(
+export const promotionStore = /* @__PURE__ */ once(
   (): PromotionStore =>
     new DynamoDbPromotionStore({
       client: documentClient(),
@@ -107,7 +111,7 @@ export const promotionStore = once(
     }),
 );
 
-export const idempotencyStore = once(
+export const idempotencyStore = /* @__PURE__ */ once(
   (): IdempotencyStore =>
     new DynamoDbIdempotencyStore({
       client: documentClient(),
@@ -117,7 +121,7 @@ export const idempotencyStore = once(
 );
 
 /** Each workflow's state machine, read only by the functions that start it (the variable is set on those). */
-export const workflowStarter = once(
+export const workflowStarter = /* @__PURE__ */ once(
   (): WorkflowStarter =>
     new StepFunctionsWorkflowStarter({
       client: sfnClient(),
@@ -135,12 +139,12 @@ export const workflowStarter = once(
     }),
 );
 
-export const workflowCallbacks = once(
+export const workflowCallbacks = /* @__PURE__ */ once(
   (): WorkflowCallbacks => new StepFunctionsWorkflowCallbacks(sfnClient()),
 );
 
 /** ECR: names the digest of a tag and the tags of a digest for the Decide step. */
-export const imageRegistry = once(
+export const imageRegistry = /* @__PURE__ */ once(
   (): ImageRegistry =>
     new EcrImageRegistry({ client: new ECRClient({}), describeImagesCommand: DescribeImagesCommand }),
 );
@@ -161,22 +165,22 @@ export const finishPromotionDeps = (): FinishPromotionDeps => ({
   clock,
 });
 
-export const approvalStore = once(
+export const approvalStore = /* @__PURE__ */ once(
   (): ApprovalStore =>
     new DynamoDbApprovalStore({ client: documentClient(), tableName: requireEnv(envNames.approvalTable) }),
 );
 
-export const freezeStore = once(
+export const freezeStore = /* @__PURE__ */ once(
   (): FreezeStore =>
     new DynamoDbFreezeStore({ client: documentClient(), tableName: requireEnv(envNames.freezeTable) }),
 );
 
 /** Approval e-mails through SES v2, from the verified sender switchyard.yaml names. */
-export const mailer = once(
+export const mailer = /* @__PURE__ */ once(
   (): Mailer => new SesMailer({ client: new SESv2Client({}), from: awsConfig().approvals.sender }),
 );
 
-export const snapshotService = once(
+export const snapshotService = /* @__PURE__ */ once(
   (): SnapshotService => new RdsSnapshotService({ client: new RDSClient({}), clock }),
 );
 
@@ -207,7 +211,7 @@ export const requestApprovalDeps = (): RequestApprovalDeps => ({
 const githubTokenCacheMs = 5 * 60 * 1000;
 
 /** The GitHub token the GitOps writer commits with, from the secret switchyard.yaml names; never logged. */
-const githubToken = (() => {
+const githubToken = /* @__PURE__ */ (() => {
   let cached: { value: Promise<string>; atMs: number } | undefined;
   return (): Promise<string> => {
     if (!cached || Date.now() - cached.atMs > githubTokenCacheMs) {
@@ -224,7 +228,7 @@ const githubToken = (() => {
 })();
 
 /** The GitOps repository on GitHub, written through the Git Data API. */
-export const gitopsRepository = once((): GitOpsRepository => {
+export const gitopsRepository = /* @__PURE__ */ once((): GitOpsRepository => {
   const { repository, branch } = awsConfig().gitops;
   const [owner = "", repo = ""] = repository.split("/");
   const octokit = new Octokit({
@@ -243,7 +247,7 @@ export const gitopsRepository = once((): GitOpsRepository => {
 });
 
 /** Argo CD on the platform's EKS cluster. */
-export const deployTarget = once(
+export const deployTarget = /* @__PURE__ */ once(
   (): DeployTarget =>
     eksDeployTarget({
       eks: new EKSClient({}),
@@ -272,7 +276,7 @@ export const watchSyncDeps = (): WatchSyncDeps => ({
 });
 
 /** PostgreSQL for secret rotation: TLS with a verified certificate to every non-loopback host. */
-export const databaseAdmin = once((): DatabaseAdmin => new PgDatabaseAdmin({ ssl: true }));
+export const databaseAdmin = /* @__PURE__ */ once((): DatabaseAdmin => new PgDatabaseAdmin({ ssl: true }));
 
 /** Dependencies of the rotate-secret function (Secrets Manager's rotation function). */
 export const rotateSecretDeps = (): RotateSecretDeps => ({
@@ -283,7 +287,7 @@ export const rotateSecretDeps = (): RotateSecretDeps => ({
 });
 
 /** ExternalSecrets, Secrets and Deployments on the platform's EKS cluster. */
-export const workloadTarget = once(
+export const workloadTarget = /* @__PURE__ */ once(
   (): WorkloadTarget =>
     eksWorkloadTarget({
       eks: new EKSClient({}),

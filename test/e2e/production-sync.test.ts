@@ -285,6 +285,9 @@ describe("freezes, pre-change snapshots and rollback on the local runtime", () =
   beforeAll(async () => {
     runtime = await startTestRuntime({
       configPath: writeConfig([{ name: "checkout", database: "checkout-db", policy: { semver: "^1.0.0" } }], {
+        databases: [
+          { name: "checkout", user: "checkout_app", secret: "checkout/db", instance: "checkout-db" },
+        ],
         freeze: { action: "wait", pollIntervalSeconds: 1 },
         degraded: [{ service: "checkout", tag: "1.9.0", environment: "production" }],
       }),

@@ -29,7 +29,7 @@ export const writeConfig = (
     /** `secrets:` as switchyard.yaml writes it. */
     secrets?: Record<string, unknown>[];
     /** `local.postgres.databases`: started in an embedded PostgreSQL. */
-    databases?: { name: string; user: string; secret: string }[];
+    databases?: { name: string; user: string; secret: string; instance?: string }[];
   } = {},
 ): string => {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-config-"));

@@ -156,3 +156,119 @@ describe("switchyard.yaml", () => {
     expect(() => loadConfig("does-not-exist.yaml")).toThrow(/does-not-exist\.yaml: file not found/);
   });
 });
+
+describe("switchyard.yaml snapshots", () => {
+  const withDatabases = `${valid}local:
+  postgres:
+    databases:
+      - { name: order_db, user: orders_app, secret: orders/db }
+      - { name: payments, user: payments_app, secret: payments/db, instance: payments-prod, tags: { team: pay } }
+`;
+
+  it("fills every default when the section is absent", () => {
+    const { snapshots } = parseConfig(valid, "switchyard.yaml");
+    expect(snapshots).toEqual({
+      schedule: "cron(0 3 * * ? *)",
+      selector: { tagKey: "switchyard:backup", tagValue: "true" },
+      retentionDays: 7,
+      minCount: 3,
+      maxConcurrency: 2,
+      waitTimeoutMinutes: 60,
+      pollIntervalSeconds: 30,
+      quota: { limit: 100, warnAtPercent: 80 },
+      drill: { schedule: "cron(0 5 1 * ? *)", smokeQuery: "select count(*) from orders", timeoutMinutes: 60 },
+    });
+  });
+
+  it("fills the defaults of nested sections left out, and accepts a copy to another region", () => {
+    const { snapshots } = parseConfig(
+      `${valid}snapshots:
+  schedule: "rate(12 hours)"
+  quota: { limit: 200 }
+  drill: { smokeQuery: "select 1" }
+  copyTo:
+    region: eu-central-1
+    kmsKeyArn: arn:aws:kms:eu-central-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab
+`,
+      "switchyard.yaml",
+    );
+    expect(snapshots.schedule).toBe("rate(12 hours)");
+    expect(snapshots.quota).toEqual({ limit: 200, warnAtPercent: 80 });
+    expect(snapshots.drill).toEqual({
+      schedule: "cron(0 5 1 * ? *)",
+      smokeQuery: "select 1",
+      timeoutMinutes: 60,
+    });
+    expect(snapshots.copyTo?.region).toBe("eu-central-1");
+  });
+
+  it("derives each local database's instance and tags, keeping those given", () => {
+    const { databases } = parseConfig(withDatabases, "switchyard.yaml").local.postgres;
+    expect(databases.map((d) => [d.instance, d.tags])).toEqual([
+      ["order-db", { "switchyard:backup": "true" }],
+      ["payments-prod", { team: "pay" }],
+    ]);
+  });
+
+  it.each([
+    [
+      "a cron with both day fields set",
+      `${valid}snapshots: { schedule: "cron(0 3 * * * *)" }\n`,
+      "snapshots.schedule",
+      "day-of-month and day-of-week cannot both be set",
+    ],
+    [
+      "a one-time drill schedule",
+      `${valid}snapshots: { drill: { schedule: "at(2026-06-01T05:00:00)" } }\n`,
+      "snapshots.drill.schedule",
+      "expected a recurring cron(...) or rate(...)",
+    ],
+    [
+      "a KMS alias instead of a key ARN",
+      `${valid}snapshots: { copyTo: { region: eu-central-1, kmsKeyArn: "arn:aws:kms:eu-central-1:123456789012:alias/backups" } }\n`,
+      "snapshots.copyTo.kmsKeyArn",
+      "expected a KMS key ARN",
+    ],
+    [
+      "a KMS key in another region than the copy",
+      `${valid}snapshots: { copyTo: { region: eu-central-1, kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" } }\n`,
+      "snapshots.copyTo.kmsKeyArn",
+      "the KMS key must be in the region the snapshot is copied to",
+    ],
+    [
+      "a bad copy region",
+      `${valid}snapshots: { copyTo: { region: Frankfurt } }\n`,
+      "snapshots.copyTo.region",
+      "expected an AWS region",
+    ],
+    [
+      "a retention of 0 days",
+      `${valid}snapshots: { retentionDays: 0 }\n`,
+      "snapshots.retentionDays",
+      "at least 1 day",
+    ],
+    [
+      "too much concurrency",
+      `${valid}snapshots: { maxConcurrency: 21 }\n`,
+      "snapshots.maxConcurrency",
+      "<=20",
+    ],
+    [
+      "a database name that makes no RDS identifier",
+      withDatabases.replace("name: order_db", "name: _orders"),
+      "local.postgres.databases[0].instance",
+      'is "-orders", not an RDS identifier',
+    ],
+    [
+      "two databases with one instance",
+      withDatabases.replace("instance: payments-prod", "instance: order-db"),
+      "local.postgres.databases",
+      'instance "order-db" is used by two databases',
+    ],
+  ])("rejects %s, naming the path", (_name, text, path, expected) => {
+    const error = errorOf(text);
+    const line = error.issues.find((issue) => issue.includes(` ${path}:`));
+    expect(line, error.message).toBeDefined();
+    expect(line).toContain(expected);
+  });
+});

@@ -3,9 +3,15 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { snapshotCreatedDetailSchema } from "../../events/schemas/switchyard.ts";
 import { configSchema } from "../../functions/core/config.ts";
-import type { Clock, DomainEvent, PromotionRecord } from "../../functions/core/ports.ts";
+import type {
+  Clock,
+  DomainEvent,
+  PromotionRecord,
+  Snapshot,
+  SnapshotService,
+} from "../../functions/core/ports.ts";
 import { snapshotBeforeChange } from "../../functions/core/snapshot-before-change.ts";
-import { LocalSnapshotService } from "../../local/adapters/local-snapshot-service.ts";
+import { snapshotName, snapshotTags } from "../../functions/core/snapshot-names.ts";
 import { SqlitePromotionStore } from "../../local/adapters/sqlite-promotion-store.ts";
 import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
 import { digestOf } from "../support/platform.ts";
@@ -54,6 +60,48 @@ const promotion: PromotionRecord = {
   updatedAt: "2026-11-28T07:59:00.000Z",
 };
 
+/** RDS as the step sees it: a snapshot is creating for `availableAfterMs`, then available, unless it failed. */
+class FakeSnapshots implements Pick<SnapshotService, "createSnapshot" | "getSnapshot"> {
+  private readonly snapshots = new Map<string, Snapshot & { availableAtMs: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly availableAfterMs: number,
+  ) {}
+
+  async createSnapshot(input: { database: string; reason: Snapshot["reason"]; promotionId?: string }) {
+    const now = this.clock.now();
+    const snapshot = {
+      id: snapshotName(input.database, input.reason, now),
+      database: input.database,
+      status: "creating" as const,
+      reason: input.reason,
+      ...(input.promotionId ? { promotionId: input.promotionId } : {}),
+      createdAt: now.toISOString(),
+      tags: snapshotTags({
+        reason: input.reason,
+        ...(input.promotionId ? { promotionId: input.promotionId } : {}),
+      }),
+      availableAtMs: now.getTime() + this.availableAfterMs,
+    };
+    this.snapshots.set(snapshot.id, snapshot);
+    return (await this.getSnapshot(snapshot.id))!;
+  }
+
+  async getSnapshot(id: string): Promise<Snapshot | undefined> {
+    const found = this.snapshots.get(id);
+    if (!found) return undefined;
+    const { availableAtMs, ...snapshot } = found;
+    const available = snapshot.status === "creating" && this.clock.now().getTime() >= availableAtMs;
+    return available ? { ...snapshot, status: "available" } : snapshot;
+  }
+
+  fail(id: string): void {
+    const found = this.snapshots.get(id);
+    if (found) this.snapshots.set(id, { ...found, status: "failed" });
+  }
+}
+
 describe("snapshotBeforeChange", () => {
   let now: Date;
   const clock: Clock = { now: () => now };
@@ -65,13 +113,11 @@ describe("snapshotBeforeChange", () => {
       published.push(...events);
     },
   };
-  const depsWith = (availableAfterMs: number) => ({
-    config,
-    snapshots: new LocalSnapshotService({ db, clock, databases: ["checkout-db"], availableAfterMs }),
-    store,
-    publisher,
-    clock,
-  });
+  let snapshots: FakeSnapshots;
+  const depsWith = (availableAfterMs: number) => {
+    snapshots = new FakeSnapshots(clock, availableAfterMs);
+    return { config, snapshots, store, publisher, clock };
+  };
   const first = { promotionId, database: "checkout-db", snapshotId: null, deadline: null };
   const deadline = new Date(start.getTime() + snapshotTimeoutMinutes * minuteMs).toISOString();
 
@@ -147,7 +193,7 @@ describe("snapshotBeforeChange", () => {
   it("reports failed when the snapshot failed", async () => {
     const deps = depsWith(5 * minuteMs);
     await snapshotBeforeChange(deps, first);
-    db.prepare("UPDATE database_snapshots SET status = 'failed' WHERE id = ?").run(snapshotId);
+    snapshots.fail(snapshotId);
 
     const step = await snapshotBeforeChange(deps, { ...first, snapshotId, deadline });
 

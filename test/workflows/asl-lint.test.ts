@@ -50,6 +50,23 @@ describe("ASL lint", () => {
       '"IsNull": false is not allowed',
     ],
     [
+      "a Map whose Catch leads to a Task",
+      {
+        ...base,
+        States: {
+          ...base.States,
+          Each: {
+            Type: "Map",
+            ItemProcessor: { StartAt: "Item", States: { Item: { Type: "Succeed" } } },
+            Catch: [{ ErrorEquals: ["States.ALL"], Next: "Report" }],
+            End: true,
+          },
+          Report: { Type: "Pass", End: true },
+        },
+      },
+      "a Map's Catch must lead to a Fail state",
+    ],
+    [
       "an unknown placeholder",
       withState({ Parameters: { FunctionName: "${NopeFunctionArn}", Payload: {} } }),
       "unknown placeholder ${NopeFunctionArn}",
