@@ -20,9 +20,13 @@ import {
   promotionFailedEventSchema,
   promotionRolledBackEventSchema,
   promotionSucceededEventSchema,
+  restoreDrillFailedEventSchema,
+  restoreDrillPassedEventSchema,
   secretRolloutFailedEventSchema,
   secretRotatedEventSchema,
   snapshotCreatedEventSchema,
+  snapshotFailedEventSchema,
+  snapshotsPrunedEventSchema,
 } from "./schemas/switchyard.ts";
 import type { EventBridgeEvent } from "./types.ts";
 
@@ -184,6 +188,34 @@ export const catalog = [
     schema: snapshotCreatedEventSchema,
     samples: ["events/samples/switchyard/snapshot-created.json"],
     description: "A database snapshot (scheduled, pre-change or manual) became available",
+  },
+  {
+    source: "switchyard",
+    detailType: "Snapshot Failed",
+    schema: snapshotFailedEventSchema,
+    samples: ["events/samples/switchyard/snapshot-failed.json"],
+    description: "A database snapshot failed, timed out, or was refused by the manual snapshot quota",
+  },
+  {
+    source: "switchyard",
+    detailType: "Snapshots Pruned",
+    schema: snapshotsPrunedEventSchema,
+    samples: ["events/samples/switchyard/snapshots-pruned.json"],
+    description: "Retention deleted a database's expired Switchyard snapshots, keeping the minimum count",
+  },
+  {
+    source: "switchyard",
+    detailType: "Restore Drill Passed",
+    schema: restoreDrillPassedEventSchema,
+    samples: ["events/samples/switchyard/restore-drill-passed.json"],
+    description: "A database's newest snapshot restored and its smoke query ran",
+  },
+  {
+    source: "switchyard",
+    detailType: "Restore Drill Failed",
+    schema: restoreDrillFailedEventSchema,
+    samples: ["events/samples/switchyard/restore-drill-failed.json"],
+    description: "A restore drill failed: the database's backups are not proven to restore",
   },
   {
     source: "switchyard",

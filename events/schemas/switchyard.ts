@@ -218,6 +218,57 @@ export const snapshotCreatedDetailSchema = z
     }
   });
 
+/** A snapshot could not be taken, did not become available in time, or was refused (the manual snapshot quota). */
+export const snapshotFailedDetailSchema = z.strictObject({
+  dbInstanceIdentifier: rdsIdentifier(63),
+  // Absent when the snapshot was refused before it was created.
+  snapshotId: rdsIdentifier(255).optional(),
+  reason: snapshotReasonSchema,
+  promotionId: z.uuid().optional(),
+  failure: z.enum(["create-failed", "timed-out", "quota-exceeded", "copy-failed"]),
+  message: z.string().min(1).max(1024),
+  failedAt: utcTimestamp,
+});
+
+/** Retention deleted expired Switchyard snapshots of a database (never automated ones or others'). */
+export const snapshotsPrunedDetailSchema = z.strictObject({
+  dbInstanceIdentifier: rdsIdentifier(63),
+  deleted: z.array(rdsIdentifier(255)),
+  // Kept although expired, to leave minCount available snapshots.
+  keptForMinimum: z.array(rdsIdentifier(255)),
+  retentionDays: z.number().int().positive(),
+  minCount: z.number().int().min(0),
+  // Manual snapshots in the region after pruning, against RDS's quota.
+  manualSnapshotsInRegion: z.number().int().min(0),
+  prunedAt: utcTimestamp,
+});
+
+const restoreDrillSubject = {
+  dbInstanceIdentifier: rdsIdentifier(63),
+  snapshotId: rdsIdentifier(255),
+  // The throwaway instance (or local scratch database) restored into, deleted after the drill.
+  drillTarget: z.string().min(1).max(63),
+  smokeQuery: z.string().min(1).max(1024),
+  startedAt: utcTimestamp,
+};
+
+/** The newest snapshot of a database restored, and the smoke query ran on it. */
+export const restoreDrillPassedDetailSchema = z.strictObject({
+  ...restoreDrillSubject,
+  // The first column of the first row, as text (e.g. the count of orders).
+  result: z.string().max(1024),
+  restoreSeconds: z.number().min(0),
+  completedAt: utcTimestamp,
+});
+
+/** A restore drill failed: the backups of the database are not proven to restore. An incident. */
+export const restoreDrillFailedDetailSchema = z.strictObject({
+  ...restoreDrillSubject,
+  failedStep: z.enum(["find-snapshot", "restore", "smoke-query", "cleanup"]),
+  message: z.string().min(1).max(1024),
+  failedAt: utcTimestamp,
+});
+
 /** PagerDuty Events API v2 severities, which incidents use as is. */
 export const incidentSeveritySchema = z.enum(["critical", "error", "warning", "info"]);
 
@@ -392,6 +443,66 @@ export const snapshotCreatedEventSchema = eventEnvelope(
   switchyardSource,
   "Snapshot Created",
   snapshotCreatedDetailSchema,
+);
+
+/**
+ * A snapshot failed or was refused.
+ *
+ * @example
+ * ```ts
+ * const { detail } = snapshotFailedEventSchema.parse(input);
+ * if (detail.failure === "quota-exceeded") pruneOldSnapshots(detail.dbInstanceIdentifier);
+ * ```
+ */
+export const snapshotFailedEventSchema = eventEnvelope(
+  switchyardSource,
+  "Snapshot Failed",
+  snapshotFailedDetailSchema,
+);
+
+/**
+ * Retention pruned a database's expired snapshots.
+ *
+ * @example
+ * ```ts
+ * const { detail } = snapshotsPrunedEventSchema.parse(input);
+ * console.log(`${detail.dbInstanceIdentifier}: deleted ${detail.deleted.length}`);
+ * ```
+ */
+export const snapshotsPrunedEventSchema = eventEnvelope(
+  switchyardSource,
+  "Snapshots Pruned",
+  snapshotsPrunedDetailSchema,
+);
+
+/**
+ * A restore drill passed.
+ *
+ * @example
+ * ```ts
+ * const { detail } = restoreDrillPassedEventSchema.parse(input);
+ * recordRestoreTime(detail.dbInstanceIdentifier, detail.restoreSeconds);
+ * ```
+ */
+export const restoreDrillPassedEventSchema = eventEnvelope(
+  switchyardSource,
+  "Restore Drill Passed",
+  restoreDrillPassedDetailSchema,
+);
+
+/**
+ * A restore drill failed.
+ *
+ * @example
+ * ```ts
+ * const { detail } = restoreDrillFailedEventSchema.parse(input);
+ * openIncident(`backups of ${detail.dbInstanceIdentifier} did not restore: ${detail.message}`);
+ * ```
+ */
+export const restoreDrillFailedEventSchema = eventEnvelope(
+  switchyardSource,
+  "Restore Drill Failed",
+  restoreDrillFailedDetailSchema,
 );
 
 /**
