@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   promotion: () => import("./promotion.bench.ts"),
   approval: () => import("./approval.bench.ts"),
   rotation: () => import("./rotation.bench.ts"),
+  snapshot: () => import("./snapshot.bench.ts"),
 };
 
 const only = process.argv.slice(2);

@@ -11,6 +11,7 @@ import {
   githubWorkflowRunEventSchema,
 } from "./schemas/github.ts";
 import {
+  alertReceivedEventSchema,
   approvalDecidedEventSchema,
   approvalRequestedEventSchema,
   incidentAcknowledgedEventSchema,
@@ -237,6 +238,17 @@ export const catalog = [
     schema: incidentEscalatedEventSchema,
     samples: ["events/samples/switchyard/incident-escalated.json"],
     description: "Nobody acknowledged in time, so the next escalation level was paged",
+  },
+  {
+    source: "switchyard",
+    detailType: "Alert Received",
+    schema: alertReceivedEventSchema,
+    samples: [
+      "events/samples/switchyard/alert-received-firing.json",
+      "events/samples/switchyard/alert-received-resolved.json",
+    ],
+    description:
+      "One alert (Alertmanager, CloudWatch or a Switchyard failure) normalised by its fingerprint: firing opens an incident, resolved ends it",
   },
   {
     source: "switchyard",

@@ -1,6 +1,8 @@
 // Schedules as data: EventBridge Scheduler schedules, read by the CDK app and by the local scheduler alike.
 
+import type { SwitchyardConfig } from "../functions/core/config.ts";
 import { ValidationError } from "../functions/core/errors.ts";
+import { scheduledRestoreDrill, scheduledSnapshotRun } from "../functions/core/snapshot-inputs.ts";
 import type { RuleTarget } from "./rules.ts";
 
 export interface Schedule {
@@ -19,9 +21,28 @@ export interface Schedule {
   input: Record<string, unknown>;
 }
 
-export const schedules: readonly Schedule[] = [
-  // Empty until a capability needs one (the nightly RDS snapshot, say): an entry here is deployed as an
-  // EventBridge Scheduler schedule and run by `npm start` alike.
+/**
+ * The schedules of a configuration: the nightly snapshot run (`snapshots.schedule`) and the restore drill
+ * (`snapshots.drill.schedule`). Each is deployed as an EventBridge Scheduler schedule and run by `npm start` alike.
+ *
+ * @example
+ * for (const schedule of schedulesFor(config)) console.log(schedule.name, schedule.expression);
+ */
+export const schedulesFor = (config: Pick<SwitchyardConfig, "snapshots">): Schedule[] => [
+  {
+    name: "rds-snapshot",
+    description: "Snapshots every RDS database tagged for backup, then applies retention",
+    expression: config.snapshots.schedule,
+    target: { kind: "workflow", workflow: "rds-snapshot" },
+    input: { ...scheduledSnapshotRun },
+  },
+  {
+    name: "restore-drill",
+    description: "Restores the newest snapshot of every database tagged for backup and runs the smoke query",
+    expression: config.snapshots.drill.schedule,
+    target: { kind: "workflow", workflow: "restore-drill" },
+    input: { ...scheduledRestoreDrill },
+  },
 ];
 
 /** The six fields of an EventBridge cron expression, in order. */

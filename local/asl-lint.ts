@@ -10,7 +10,11 @@ import { parseTaskResource } from "./workflows/resources.ts";
 export interface LintOptions {
   /** `${Key}` placeholders the definition may use (function ARNs plus extra substitutions). */
   substitutions: ReadonlySet<string>;
-  /** Service-integration resources the local runner maps, e.g. `arn:aws:states:::events:putEvents`. */
+  /**
+   * Service-integration resources the local runner maps, e.g. `arn:aws:states:::events:putEvents` or
+   * `arn:aws:states:::aws-sdk:rds:describeDBSnapshots` (`localIntegrationResources` lists them); each may be used as is
+   * or with `.waitForTaskToken`, never with `.sync`.
+   */
   integrations: ReadonlySet<string>;
 }
 
@@ -132,6 +136,11 @@ export const lintDefinition = (definition: unknown, file: string, options: LintO
       problems.push(`${file} ${path}.Resource: ${parsed}`);
     } else if (parsed.kind === "integration" && !options.integrations.has(parsed.base)) {
       problems.push(`${file} ${path}.Resource: ${resource} is not mapped by the local runner`);
+    } else if (parsed.kind === "integration" && !parsed.callback && parsed.resource !== parsed.base) {
+      // The runner would call the request-response integration and move on, never waiting for the job.
+      problems.push(
+        `${file} ${path}.Resource: ${resource}: the local runner runs no .sync integration (and AWS SDK integrations have none)`,
+      );
     } else if (parsed.kind === "lambda-invoke") {
       const fn = (state.Parameters as Record<string, unknown> | undefined)?.FunctionName;
       if (typeof fn !== "string" || !/^\$\{\w+FunctionArn\}$/.test(fn)) {

@@ -2,8 +2,10 @@
 
 import "./shims/node20.ts";
 import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../functions/core/errors.ts";
+import { ConfigError, causeMessage } from "../functions/core/errors.ts";
+import { snapshotTagKeys } from "../functions/core/snapshot-names.ts";
 import { createLogger } from "./log.ts";
 import { localSettings } from "./settings.ts";
 
@@ -88,7 +90,15 @@ interface ExecutionView {
   output?: unknown;
   error?: string;
   cause?: string;
-  transitions?: { type: string; stateName?: string; timestamp: string; error?: string }[];
+  transitions?: {
+    type: string;
+    stateName?: string;
+    timestamp: string;
+    input?: unknown;
+    output?: unknown;
+    error?: string;
+    cause?: string;
+  }[];
 }
 
 const duration = (e: ExecutionView): string =>
@@ -158,6 +168,206 @@ const approverToken = async (approver: string): Promise<string> => {
   } finally {
     store.close();
   }
+};
+
+interface SnapshotView {
+  id: string;
+  database: string;
+  status: string;
+  reason: string;
+  createdAt: string;
+  sizeBytes?: number;
+  tags?: Record<string, string>;
+}
+
+const bytesPerKib = 1024;
+const sizeUnits = ["B", "KiB", "MiB", "GiB", "TiB"] as const;
+
+/** 1536 → "1.5 KiB"; unknown → "-". */
+const humanSize = (bytes: number | undefined): string => {
+  if (bytes === undefined) return "-";
+  let value = bytes;
+  let unit = 0;
+  while (value >= bytesPerKib && unit < sizeUnits.length - 1) {
+    value /= bytesPerKib;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${sizeUnits[unit]}`;
+};
+
+/** Rows padded into columns two spaces apart, without trailing blanks. */
+const table = (rows: readonly (readonly string[])[]): string => {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+  return rows
+    .map(
+      (row) =>
+        `${row
+          .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+          .join("  ")
+          .trimEnd()}\n`,
+    )
+    .join("");
+};
+
+const listSnapshots = (snapshots: readonly SnapshotView[], database: string | undefined): string => {
+  if (snapshots.length === 0) {
+    return `no snapshots${database ? ` of ${database}` : ""} yet (take one with: switchyard snapshots create${database ? ` ${database}` : ""})\n`;
+  }
+  const withNotes = snapshots.some((s) => s.tags?.[snapshotTagKeys.note] !== undefined);
+  return table([
+    ["ID", "DATABASE", "STATUS", "REASON", "CREATED", "SIZE", ...(withNotes ? ["NOTE"] : [])],
+    ...snapshots.map((s) => [
+      s.id,
+      s.database,
+      s.status,
+      s.reason,
+      s.createdAt.replace(/\.\d+Z$/, "Z"),
+      humanSize(s.sizeBytes),
+      ...(withNotes ? [s.tags?.[snapshotTagKeys.note] ?? ""] : []),
+    ]),
+  ]);
+};
+
+/** One database's result in a snapshot run or a restore drill, as the workflow's last step reports it. */
+interface DatabaseOutcome {
+  database: string;
+  outcome: string;
+  message: string;
+}
+
+const isOutcome = (value: unknown): value is DatabaseOutcome =>
+  isObject(value) &&
+  typeof value.database === "string" &&
+  typeof value.outcome === "string" &&
+  typeof value.message === "string";
+
+/**
+ * The workflow's state holding `key`: the output of a succeeded execution, else (a failed execution has no output)
+ * the last recorded state input or output that holds it.
+ */
+const lastStateWith = (execution: ExecutionView, key: string): Record<string, unknown> | undefined => {
+  if (isObject(execution.output) && key in execution.output) return execution.output;
+  for (const transition of [...(execution.transitions ?? [])].reverse()) {
+    for (const state of [transition.output, transition.input]) {
+      if (isObject(state) && key in state) return state;
+    }
+  }
+  return undefined;
+};
+
+/** The step failure behind a failed execution, when a Task failed (the Fail state's own cause is generic). */
+const failedStep = (execution: ExecutionView): string | undefined => {
+  const failure = [...(execution.transitions ?? [])]
+    .reverse()
+    .find((t) => (t.type === "TaskFailed" || t.type === "LambdaFunctionFailed") && t.error);
+  if (!failure?.error) return undefined;
+  const message = failure.cause ? causeMessage(failure.cause) : "";
+  return message && message !== failure.error ? `${failure.error}: ${message}` : failure.error;
+};
+
+/** The workflows the snapshot commands start, with the state key each reports its databases under. */
+const snapshotWorkflows = {
+  "rds-snapshot": {
+    results: "snapshots",
+    nothing: "no database to snapshot: none carries snapshots.selector's tag",
+  },
+  "restore-drill": {
+    results: "drills",
+    nothing: "no database to drill: none carries snapshots.selector's tag",
+  },
+} as const;
+
+/**
+ * A finished snapshot run or restore drill for a person: one line per database with its outcome, retention and the
+ * quota warning when there are any, then the execution's status (with the error and its cause when it failed).
+ */
+export const describeSnapshotExecution = (
+  execution: ExecutionView,
+  workflow: keyof typeof snapshotWorkflows,
+): string => {
+  const { results, nothing } = snapshotWorkflows[workflow];
+  const lines: string[] = [];
+  const state = lastStateWith(execution, results);
+  const outcomes = Array.isArray(state?.[results]) ? (state[results] as unknown[]).filter(isOutcome) : [];
+  const width = Math.max(0, ...outcomes.map((o) => o.database.length));
+  for (const o of outcomes) lines.push(`  ${o.database.padEnd(width)}  ${o.outcome.padEnd(7)}  ${o.message}`);
+  const plan = lastStateWith(execution, "plan")?.plan;
+  if (outcomes.length === 0 && execution.status === "SUCCEEDED" && isObject(plan) && plan.count === 0) {
+    lines.push(`  ${nothing}`);
+  }
+  if (isObject(plan) && typeof plan.quotaWarning === "string") lines.push(`  warning: ${plan.quotaWarning}`);
+  const retention = lastStateWith(execution, "retention")?.retention;
+  const pruned = isObject(retention) && Array.isArray(retention.pruned) ? retention.pruned : [];
+  for (const p of pruned) {
+    if (!isObject(p) || !Array.isArray(p.deleted) || p.deleted.length === 0) continue;
+    lines.push(
+      `  retention: deleted ${p.deleted.join(", ")} (${String(p.database)}, past snapshots.retentionDays)`,
+    );
+  }
+  const status = `${execution.status.padEnd(10)} ${execution.workflow}:${execution.name} (${duration(execution)})`;
+  if (execution.status === "SUCCEEDED") {
+    lines.push(status);
+  } else {
+    lines.push(
+      `${status}: ${execution.error ?? "failed"}${execution.cause ? ` — ${causeMessage(execution.cause)}` : ""}`,
+    );
+    const cause = outcomes.length === 0 ? failedStep(execution) : undefined;
+    if (cause) lines.push(`  because ${cause}`);
+  }
+  return `${lines.join("\n")}\n`;
+};
+
+/** How often `--wait` asks the runtime whether an execution has ended. */
+const executionPollMs = 500;
+
+/** Polls GET /executions/{id} until the execution is no longer RUNNING. */
+const waitForExecution = async (executionArn: string): Promise<ExecutionView> => {
+  for (;;) {
+    const { status, body } = await callRuntime(`/executions/${encodeURIComponent(executionArn)}`);
+    if (status !== 200) throw new CliError(`cannot follow ${executionArn}: ${errorMessage(body)}`);
+    const execution = body as ExecutionView;
+    if (execution.status !== "RUNNING") return execution;
+    await new Promise((resolve) => setTimeout(resolve, executionPollMs));
+  }
+};
+
+/** Who the CLI says is calling (the local API trusts x-switchyard-user, as no authorizer runs there). */
+const callerHeaders = (): Record<string, string> => {
+  try {
+    return { "x-switchyard-user": userInfo().username };
+  } catch {
+    return {};
+  }
+};
+
+/** `<workflow>:<name>` of an execution ARN, the short id `switchyard executions` takes. */
+const shortId = (workflow: string, executionArn: string): string =>
+  `${workflow}:${executionArn.slice(executionArn.lastIndexOf(":") + 1)}`;
+
+/** Starts a snapshot run or a drill through the API, then waits for it and reports it, unless told not to wait. */
+const startSnapshotWorkflow = async (
+  workflow: keyof typeof snapshotWorkflows,
+  path: string,
+  body: Record<string, unknown>,
+  options: { wait: boolean; json?: boolean },
+): Promise<void> => {
+  const { status, body: answer } = await callRuntime(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", "user-agent": "switchyard-cli", ...callerHeaders() },
+    body: JSON.stringify(body),
+  });
+  if (status !== 202) throw new CliError(errorMessage(answer));
+  const { executionArn } = answer as { executionArn: string };
+  if (!options.wait) {
+    if (options.json) print(answer);
+    else process.stdout.write(`${executionArn}\n`);
+    return;
+  }
+  if (!options.json) process.stdout.write(`started    ${shortId(workflow, executionArn)}\n`);
+  const execution = await waitForExecution(executionArn);
+  if (options.json) print(execution);
+  else process.stdout.write(describeSnapshotExecution(execution, workflow));
+  if (execution.status !== "SUCCEEDED") process.exitCode = 1;
 };
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -387,6 +597,71 @@ export const buildProgram = (): Command => {
         process.stdout.write(`${record.id}  ${record.state}  (${progressOf(record)})\n`);
       });
   }
+
+  const snapshots = program
+    .command("snapshots")
+    .description(
+      "database snapshots: list them, take one now, or run a restore drill (without a database: every one snapshots.selector picks)",
+    );
+  snapshots
+    .command("list")
+    .description("list Switchyard's snapshots, newest first")
+    .argument("[database]", "only this database's (its RDS-style identifier, e.g. orders)")
+    .option("--json", "print the API's JSON")
+    .action(async (database: string | undefined, options: { json?: boolean }) => {
+      const { status, body } = await callRuntime(
+        `/snapshots${database ? `?database=${encodeURIComponent(database)}` : ""}`,
+      );
+      if (status !== 200) throw new CliError(errorMessage(body));
+      if (options.json) print(body);
+      else process.stdout.write(listSnapshots((body as { snapshots: SnapshotView[] }).snapshots, database));
+    });
+  snapshots
+    .command("create")
+    .description(
+      "snapshot a database now (or every tagged one), wait until each is available, and apply retention; Ctrl-C stops waiting, not the run",
+    )
+    .argument("[database]", "the database's identifier; omit for every database snapshots.selector picks")
+    .option(
+      "--reason <text>",
+      'why: a note kept on the snapshot ("before the orders migration"), or "pre-change" with --promotion',
+    )
+    .option("--promotion <id>", "the promotion a pre-change snapshot guards")
+    .option("--no-wait", "print the execution ARN and return without waiting")
+    .option("--json", "print the API's JSON (the execution once it ended, unless --no-wait)")
+    .action(
+      async (
+        database: string | undefined,
+        options: { reason?: string; promotion?: string; wait: boolean; json?: boolean },
+      ) => {
+        await startSnapshotWorkflow(
+          "rds-snapshot",
+          "/snapshots",
+          {
+            ...(database !== undefined && { database }),
+            ...(options.reason !== undefined && { reason: options.reason }),
+            ...(options.promotion !== undefined && { promotionId: options.promotion }),
+          },
+          options,
+        );
+      },
+    );
+  snapshots
+    .command("drill")
+    .description(
+      "restore a database's newest snapshot (or every tagged one's) into a throwaway database, run the smoke query, and delete it; Ctrl-C stops waiting, not the drill",
+    )
+    .argument("[database]", "the database's identifier; omit for every database snapshots.selector picks")
+    .option("--no-wait", "print the execution ARN and return without waiting")
+    .option("--json", "print the API's JSON (the execution once it ended, unless --no-wait)")
+    .action(async (database: string | undefined, options: { wait: boolean; json?: boolean }) => {
+      await startSnapshotWorkflow(
+        "restore-drill",
+        "/snapshots/drills",
+        database !== undefined ? { database } : {},
+        options,
+      );
+    });
 
   const secrets = program
     .command("secrets")

@@ -25,22 +25,34 @@ import type {
 } from "../functions/core/ports.ts";
 import { makeApprovalsApi } from "../functions/handlers/approvals.ts";
 import { makeCommitImages } from "../functions/handlers/commit-images.ts";
+import { copySnapshotInputSchema, makeCopySnapshot } from "../functions/handlers/copy-snapshot.ts";
+import { createSnapshotInputSchema, makeCreateSnapshot } from "../functions/handlers/create-snapshot.ts";
 import { decidePromotionInputSchema, makeDecidePromotion } from "../functions/handlers/decide-promotion.ts";
 import { expireApprovalInputSchema, makeExpireApproval } from "../functions/handlers/expire-approval.ts";
 import { finishPromotionInputSchema, makeFinishPromotion } from "../functions/handlers/finish-promotion.ts";
 import {
+  finishRestoreDrillInputSchema,
+  makeFinishRestoreDrill,
+} from "../functions/handlers/finish-restore-drill.ts";
+import {
   finishSecretRolloutInputSchema,
   makeFinishSecretRollout,
 } from "../functions/handlers/finish-secret-rollout.ts";
+import { finishSnapshotInputSchema, makeFinishSnapshot } from "../functions/handlers/finish-snapshot.ts";
 import { freezesRequest, makeFreezes } from "../functions/handlers/freezes.ts";
 import { gatePromotionInputSchema, makeGatePromotion } from "../functions/handlers/gate-promotion.ts";
 import { getPromotionsRequest, makeGetPromotions } from "../functions/handlers/get-promotions.ts";
 import { makeIngestGithubWebhook } from "../functions/handlers/ingest-github-webhook.ts";
 import { makeListEnvironments } from "../functions/handlers/list-environments.ts";
 import {
+  makePlanRestoreDrills,
+  planRestoreDrillsInputSchema,
+} from "../functions/handlers/plan-restore-drills.ts";
+import {
   makePlanSecretRollout,
   planSecretRolloutInputSchema,
 } from "../functions/handlers/plan-secret-rollout.ts";
+import { makePlanSnapshots, planSnapshotsInputSchema } from "../functions/handlers/plan-snapshots.ts";
 import {
   makePromoteFromGithub,
   promoteFromGithubEventSchema,
@@ -49,6 +61,7 @@ import {
   makePromoteNextEnvironment,
   promoteNextEnvironmentEventSchema,
 } from "../functions/handlers/promote-next-environment.ts";
+import { makePruneSnapshots, pruneSnapshotsInputSchema } from "../functions/handlers/prune-snapshots.ts";
 import { makeQuarantine, quarantineRequest } from "../functions/handlers/quarantine.ts";
 import { makeRequestApproval, requestApprovalInputSchema } from "../functions/handlers/request-approval.ts";
 import { makeResolveServices, resolveServicesInputSchema } from "../functions/handlers/resolve-services.ts";
@@ -58,11 +71,17 @@ import {
 } from "../functions/handlers/restart-deployment.ts";
 import { makeRevertPromotion, revertPromotionInputSchema } from "../functions/handlers/revert-promotion.ts";
 import { makeRotateSecret, rotateSecretEventSchema } from "../functions/handlers/rotate-secret.ts";
+import { makeRunSmokeQuery, runSmokeQueryInputSchema } from "../functions/handlers/run-smoke-query.ts";
 import {
   makeSnapshotBeforeChange,
   snapshotBeforeChangeInputSchema,
 } from "../functions/handlers/snapshot-before-change.ts";
+import { makeSnapshots, snapshotsRequest } from "../functions/handlers/snapshots.ts";
 import { makeStartPromotion, startPromotionRequest } from "../functions/handlers/start-promotion.ts";
+import {
+  makeStartRestoreDrill,
+  startRestoreDrillInputSchema,
+} from "../functions/handlers/start-restore-drill.ts";
 import { makeSyncApplication, syncApplicationInputSchema } from "../functions/handlers/sync-application.ts";
 import {
   makeSyncExternalSecret,
@@ -73,6 +92,7 @@ import { makeWatchSync, watchSyncInputSchema } from "../functions/handlers/watch
 import { type FunctionName, functions } from "../functions/registry.ts";
 import { withHttpStack } from "../functions/wiring/http.ts";
 import { withHandlerStack } from "../functions/wiring/middleware.ts";
+import { logger as functionLogger } from "../functions/wiring/observability.ts";
 
 /** A function as the runner and the gateway call it: the event in, the handler's result out. */
 export type LocalFunction = (payload: unknown) => Promise<unknown>;
@@ -147,6 +167,17 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
     callbacks: deps.callbacks,
     publisher: deps.publisher,
     clock,
+  };
+  const snapshotRun = {
+    config,
+    snapshots: deps.snapshots,
+    publisher: deps.publisher,
+    clock: deps.clock,
+    // The functions' own Powertools logger, as on Lambda.
+    logger: {
+      warn: (message: string, attributes: Record<string, unknown>) =>
+        functionLogger.warn(message, attributes),
+    },
   };
   const handlers = {
     "resolve-services": withHandlerStack(makeResolveServices({ config }), resolveServicesInputSchema),
@@ -279,6 +310,28 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
     ),
     "get-promotions": withHttpStack(makeGetPromotions({ promotions: deps.promotions }), getPromotionsRequest),
     "list-environments": withHttpStack(makeListEnvironments({ config, promotions: deps.promotions })),
+    "plan-snapshots": withHandlerStack(makePlanSnapshots(snapshotRun), planSnapshotsInputSchema),
+    "create-snapshot": withHandlerStack(makeCreateSnapshot(snapshotRun), createSnapshotInputSchema),
+    "copy-snapshot": withHandlerStack(makeCopySnapshot(snapshotRun), copySnapshotInputSchema),
+    "finish-snapshot": withHandlerStack(makeFinishSnapshot(snapshotRun), finishSnapshotInputSchema),
+    "prune-snapshots": withHandlerStack(makePruneSnapshots(snapshotRun), pruneSnapshotsInputSchema),
+    "plan-restore-drills": withHandlerStack(makePlanRestoreDrills(snapshotRun), planRestoreDrillsInputSchema),
+    "start-restore-drill": withHandlerStack(makeStartRestoreDrill(snapshotRun), startRestoreDrillInputSchema),
+    "run-smoke-query": withHandlerStack(makeRunSmokeQuery(snapshotRun), runSmokeQueryInputSchema),
+    "finish-restore-drill": withHandlerStack(
+      makeFinishRestoreDrill(snapshotRun),
+      finishRestoreDrillInputSchema,
+    ),
+    snapshots: withHttpStack(
+      makeSnapshots({
+        config,
+        snapshots: deps.snapshots,
+        workflows: deps.workflows,
+        ids: deps.ids,
+        trustUserHeader: true,
+      }),
+      snapshotsRequest,
+    ),
   } satisfies Record<FunctionName, unknown>;
   return Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [

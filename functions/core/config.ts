@@ -191,6 +191,143 @@ const recurringSchedule = (example: string) =>
 
 const defaultSnapshotSchedule = "cron(0 3 * * ? *)";
 const defaultDrillSchedule = "cron(0 5 1 * ? *)";
+/** PagerDuty Events API v2 severities, which incidents use as they are. */
+export const incidentSeverities = ["critical", "error", "warning", "info"] as const;
+export type IncidentSeverity = (typeof incidentSeverities)[number];
+
+/** A secret in Secrets Manager (locally, the local store) by name: its value never appears in switchyard.yaml. */
+const secretRefSchema = z.strictObject({ secret: z.string().min(1, "expected a secret name") });
+
+const durationUnits = { s: 1, m: 60, h: 3600 } as const;
+/** The longest wait of one escalation level: Step Functions' task timeout allows a year, a page a day is plenty. */
+const maxLevelDelaySeconds = 24 * 3600;
+
+/** `30s`, `5m`, `1h` as whole seconds (at least one, at most a day). */
+export const durationSeconds = z
+  .string()
+  .regex(/^[1-9]\d*(s|m|h)$/, 'expected a duration such as "30s", "5m" or "1h"')
+  .transform((text) => Number(text.slice(0, -1)) * durationUnits[text.at(-1) as keyof typeof durationUnits])
+  .refine((seconds) => seconds <= maxLevelDelaySeconds, { message: "expected at most 24h" });
+
+/** Who one escalation level notifies: a PagerDuty service by its routing key's secret, a Slack channel or group, a mailbox. */
+const notifyTargetSchema = z.union(
+  [
+    z.strictObject({ pagerduty: secretRefSchema }),
+    z.strictObject({
+      slack: z
+        .string()
+        .regex(
+          /^(#[a-z0-9][a-z0-9._-]{0,79}|@[a-z0-9][a-z0-9._-]{0,79}|[CGS][A-Z0-9]{8,})$/,
+          "expected a Slack channel (#incidents), a user group handle (@platform-oncall) or an id (C…, G…, S…)",
+        ),
+    }),
+    z.strictObject({ email: z.string().regex(emailPattern, "expected an e-mail address") }),
+  ],
+  {
+    error: "expected one of { pagerduty: { secret } }, { slack: <channel or @group> }, { email: <address> }",
+  },
+);
+
+const defaultIncidents = {
+  webhookToken: { secret: "switchyard/alertmanager-token" },
+  pagerduty: {
+    eventsUrl: "https://events.pagerduty.com/v2/enqueue",
+    routingKey: { secret: "switchyard/pagerduty-routing-key" },
+    webhookSecret: { secret: "switchyard/pagerduty-webhook-secret" },
+  },
+  slack: {
+    apiUrl: "https://slack.com/api",
+    token: { secret: "switchyard/slack-token" },
+    channel: "#incidents",
+  },
+  escalation: { levels: [{ after: 300, notify: [] }], repeat: 0 },
+  freezeSeverity: "critical" as const,
+  recentChangesMinutes: 60,
+  cloudwatch: { insufficientData: "ignore" as const, severity: "error" as const },
+  domainEvents: {
+    secretRolloutFailed: "error" as const,
+    restoreDrillFailed: "error" as const,
+    promotionRolledBack: "warning" as const,
+  },
+};
+
+const incidentsSchema = z
+  .strictObject({
+    /** The bearer token Alertmanager sends (`http_config.authorization.credentials`). */
+    webhookToken: secretRefSchema.default(defaultIncidents.webhookToken),
+    pagerduty: z
+      .strictObject({
+        /** The Events API v2 endpoint; `https://events.eu.pagerduty.com/v2/enqueue` for the EU service region. */
+        eventsUrl: z
+          .url({ protocol: /^https?$/, error: "expected an http(s) URL" })
+          .default(defaultIncidents.pagerduty.eventsUrl),
+        /** The integration key of the service every incident pages first. */
+        routingKey: secretRefSchema.default(defaultIncidents.pagerduty.routingKey),
+        /** Signs PagerDuty's v3 webhooks (acknowledgements made in PagerDuty). */
+        webhookSecret: secretRefSchema.default(defaultIncidents.pagerduty.webhookSecret),
+      })
+      .default(defaultIncidents.pagerduty),
+    slack: z
+      .strictObject({
+        /** The Web API base; a proxy or a test receiver may stand in. */
+        apiUrl: z
+          .url({ protocol: /^https?$/, error: "expected an http(s) URL" })
+          .default(defaultIncidents.slack.apiUrl),
+        /** A bot token with chat:write. */
+        token: secretRefSchema.default(defaultIncidents.slack.token),
+        /** Where every incident is posted first, and where its thread lives. */
+        channel: z
+          .string()
+          .regex(
+            /^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$/,
+            "expected a Slack channel (#incidents) or id",
+          )
+          .default(defaultIncidents.slack.channel),
+      })
+      .default(defaultIncidents.slack),
+    /**
+     * Level 1 is the first page (Slack channel and PagerDuty routing key). Each entry of `levels` is the next level:
+     * `after` that long without an acknowledgement, `notify` these too. `repeat`: how many more times the levels are
+     * gone through after the last one before escalation ends (the incident stays open until acknowledged or resolved).
+     */
+    escalation: z
+      .strictObject({
+        levels: z
+          .array(z.strictObject({ after: durationSeconds, notify: z.array(notifyTargetSchema).default([]) }))
+          .min(1, "expected at least one escalation level")
+          .default(defaultIncidents.escalation.levels),
+        repeat: z.number().int().min(0).max(100).default(0),
+      })
+      .default(defaultIncidents.escalation),
+    /** Incidents of this severity or worse freeze the affected service until they resolve; `none` never does. */
+    freezeSeverity: z.enum([...incidentSeverities, "none"]).default(defaultIncidents.freezeSeverity),
+    /** How far back the Slack post lists the service's promotions, rotations and snapshots. */
+    recentChangesMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(defaultIncidents.recentChangesMinutes),
+    /** CloudWatch `Alarm State Change`: ALARM fires, OK resolves; INSUFFICIENT_DATA as configured. */
+    cloudwatch: z
+      .strictObject({
+        insufficientData: z.enum(["ignore", "firing", "resolved"]).default("ignore"),
+        severity: z.enum(incidentSeverities).default("error"),
+      })
+      .default(defaultIncidents.cloudwatch),
+    /** The severity of the incidents Switchyard's own failures open. */
+    domainEvents: z
+      .strictObject({
+        secretRolloutFailed: z.enum(incidentSeverities).default("error"),
+        restoreDrillFailed: z.enum(incidentSeverities).default("error"),
+        promotionRolledBack: z.enum(incidentSeverities).default("warning"),
+      })
+      .default(defaultIncidents.domainEvents),
+    /** Where acknowledge links point; default: the API's own URL (locally the runtime's). */
+    baseUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }).optional(),
+  })
+  .default(defaultIncidents);
+
 /** The tag that opts an RDS instance (or cluster) into the nightly snapshots. */
 const defaultSnapshotSelector = { tagKey: "switchyard:backup", tagValue: "true" };
 /** RDS's default quota of manual DB snapshots per region. */
@@ -199,6 +336,7 @@ const defaultDrill = {
   schedule: defaultDrillSchedule,
   smokeQuery: "select count(*) from orders",
   timeoutMinutes: 60,
+  masterSecrets: {},
 };
 
 const snapshotsSchema = z
@@ -264,6 +402,23 @@ const snapshotsSchema = z
           .positive()
           .max(24 * 60)
           .default(defaultDrill.timeoutMinutes),
+        /**
+         * On AWS, per database identifier, the Secrets Manager secret with its master login (JSON `username`,
+         * `password`, optionally `dbname`) the smoke query logs in with: a restored instance keeps the master
+         * password the source had when the snapshot was taken. Locally the embedded server's superuser is used.
+         */
+        masterSecrets: z.record(z.string().min(1), z.string().min(1)).default({}),
+        /** The drill instance's class; default: the source instance's. */
+        instanceClass: z
+          .string()
+          .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "expected an instance class such as db.t4g.micro")
+          .optional(),
+        /** The drill instance's DB subnet group; default: the source instance's. */
+        subnetGroupName: z.string().min(1).optional(),
+        /** The drill instance's VPC security groups; default: the source instance's. */
+        securityGroupIds: z
+          .array(z.string().regex(/^sg-[0-9a-f]+$/, "expected a security group id sg-…"))
+          .optional(),
       })
       .default(defaultDrill),
   })
@@ -450,6 +605,7 @@ export const configSchema = z
     secrets: z.array(secretSchema).default([]),
     /** Scheduled RDS snapshots, their retention, the cross-region copy and the restore drill. */
     snapshots: snapshotsSchema,
+    incidents: incidentsSchema,
     services: z.array(serviceSchema).min(1, "expected at least one service"),
   })
   .superRefine((config, ctx) => {

@@ -55,3 +55,20 @@ export class EventPublishError extends SwitchyardError {
 export class ConflictError extends SwitchyardError {
   readonly retryable = true;
 }
+
+/**
+ * The message of a failed workflow step, from the `Cause` Step Functions caught: a Lambda's Cause is JSON with the
+ * message and the stack, so keep the message and never the stack; any other Cause is the message itself.
+ *
+ * @example
+ * causeMessage('{"errorType":"ValidationError","errorMessage":"quota","trace":[]}'); // "quota"
+ */
+export const causeMessage = (cause: string): string => {
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    const message = (parsed as { errorMessage?: unknown } | null)?.errorMessage;
+    return typeof message === "string" ? message : cause;
+  } catch {
+    return cause;
+  }
+};

@@ -506,6 +506,8 @@ export interface SnapshotService {
     database: string;
     reason: Snapshot["reason"];
     promotionId?: string;
+    /** Why it was asked for; kept as the `switchyard:note` tag. */
+    note?: string;
   }): Promise<Snapshot>;
   getSnapshot(id: string): Promise<Snapshot | undefined>;
   /** Snapshots Switchyard took, newest first. */
@@ -549,6 +551,172 @@ export interface SnapshotService {
    * this service made; a target already gone counts as deleted.
    */
   deleteDrillTarget(target: string): Promise<void>;
+}
+
+/** Where an alert came from: Alertmanager's webhook, a CloudWatch alarm, or one of Switchyard's own failures. */
+export type AlertSource = "alertmanager" | "cloudwatch" | "switchyard";
+export type IncidentSeverityLevel = "critical" | "error" | "warning" | "info";
+export type IncidentStatus = "open" | "acknowledged" | "resolved";
+
+/** One line of an incident's timeline (what `GET /incidents/{id}` shows). */
+export interface IncidentTimelineEntry {
+  at: string;
+  kind:
+    | "opened"
+    | "slack-posted"
+    | "slack-failed"
+    | "paged"
+    | "page-failed"
+    | "emailed"
+    | "email-failed"
+    | "escalated"
+    | "escalation-ended"
+    | "acknowledged"
+    | "resolved"
+    | "freeze-set"
+    | "freeze-lifted";
+  /** Human-readable; never a secret (routing keys and tokens are named by their secret's name). */
+  message: string;
+}
+
+/** One incident: one alert fingerprint from the moment it fired until it resolved. */
+export interface IncidentRecord {
+  id: string;
+  /** The alert's fingerprint; also the PagerDuty dedup_key (at most 255 characters). */
+  fingerprint: string;
+  /** When the alert started firing (ISO 8601): with the fingerprint, what makes a repeat the same incident. */
+  startsAt: string;
+  alertSource: AlertSource;
+  status: IncidentStatus;
+  severity: IncidentSeverityLevel;
+  /** The service of switchyard.yaml the alert is about, when it names one. */
+  service?: string;
+  summary: string;
+  description?: string;
+  runbookUrl?: string;
+  /** Where the alert is defined or shown (Prometheus graph, CloudWatch console). */
+  sourceUrl?: string;
+  labels: Record<string, string>;
+  /** The escalation level reached, from 1; it only grows, repeats included. */
+  level: number;
+  openedAt: string;
+  acknowledgedAt?: string;
+  acknowledgedBy?: string;
+  resolvedAt?: string;
+  resolution?: "alert-resolved" | "manual";
+  /** The Slack message the thread hangs from, once posted. */
+  slack?: { channel: string; ts: string };
+  /** Secret names of the PagerDuty routing keys paged so far (acknowledge and resolve go to each). */
+  pagedRoutingKeys: string[];
+  /** Whether this incident froze its service (and so lifts the freeze when it resolves). */
+  froze: boolean;
+  timeline: IncidentTimelineEntry[];
+  /** Optimistic concurrency: each update must name the version it read. */
+  version: number;
+}
+
+/** What `IncidentStore.open` records; the rest starts empty. */
+export type NewIncident = Omit<
+  IncidentRecord,
+  "status" | "level" | "version" | "timeline" | "pagedRoutingKeys" | "froze" | "slack"
+>;
+
+/**
+ * Incidents (DynamoDB in production, SQLite locally). One incident per (fingerprint, startsAt): a repeat of the same
+ * firing alert finds the one already open.
+ */
+export interface IncidentStore {
+  /** Records a new open incident, or returns the one with the same fingerprint and startsAt (`created: false`). */
+  open(incident: NewIncident): Promise<{ created: boolean; incident: IncidentRecord }>;
+  get(id: string): Promise<IncidentRecord | undefined>;
+  /** The incident of this fingerprint that is not resolved yet (open or acknowledged), if any. */
+  findActive(fingerprint: string): Promise<IncidentRecord | undefined>;
+  /** Newest first. */
+  list(filter?: { status?: IncidentStatus; limit?: number }): Promise<IncidentRecord[]>;
+  /**
+   * Applies `changes` and appends `timeline` when the stored version is `expectedVersion`; `ConflictError` otherwise,
+   * `NotFoundError` for an unknown id. Returns the updated record (version + 1).
+   */
+  update(
+    id: string,
+    expectedVersion: number,
+    changes: Partial<
+      Pick<
+        IncidentRecord,
+        | "status"
+        | "level"
+        | "acknowledgedAt"
+        | "acknowledgedBy"
+        | "resolvedAt"
+        | "resolution"
+        | "slack"
+        | "pagedRoutingKeys"
+        | "froze"
+      >
+    >,
+    timeline?: readonly IncidentTimelineEntry[],
+  ): Promise<IncidentRecord>;
+  /** Stores (or clears, with null) the task token the incident's workflow waits on; kept apart from the record. */
+  setWaitToken(id: string, token: string | null): Promise<void>;
+  waitToken(id: string): Promise<string | undefined>;
+}
+
+/** A PagerDuty Events API v2 event, as sent (the routing key is added by the pager from its secret). */
+export interface PagerEvent {
+  event_action: "trigger" | "acknowledge" | "resolve";
+  /** The incident's fingerprint, at most 255 characters. */
+  dedup_key: string;
+  /** Required for trigger. */
+  payload?: {
+    /** At most 1,024 characters. */
+    summary: string;
+    source: string;
+    severity: IncidentSeverityLevel;
+    timestamp?: string;
+    component?: string;
+    group?: string;
+    class?: string;
+    custom_details?: Record<string, unknown>;
+  };
+  links?: { href: string; text: string }[];
+  client?: string;
+  client_url?: string;
+}
+
+/** PagerDuty's answer to an accepted event (202). */
+export interface PagerResult {
+  status: string;
+  dedupKey: string;
+  /** `outbox` when no routing key is configured locally and the event went to the outbox instead. */
+  delivery: "sent" | "outbox";
+}
+
+/**
+ * Pages through PagerDuty's Events API v2 (`eventsUrl` from switchyard.yaml). Retries 429 and 5xx with back-off as
+ * PagerDuty documents; a 400 is a `ValidationError` with PagerDuty's errors; after the retries a `TransientError`.
+ * Locally, without the routing key's secret, events go to the outbox.
+ */
+export interface Pager {
+  send(routingKeySecret: string, event: PagerEvent): Promise<PagerResult>;
+}
+
+/** A Slack message: fallback text plus Block Kit blocks. */
+export interface ChatMessage {
+  channel: string;
+  text: string;
+  blocks?: readonly Record<string, unknown>[];
+  /** Reply in the thread of this message. */
+  threadTs?: string;
+}
+
+/**
+ * Posts to Slack through the Web API (`chat.postMessage`, `chat.update`; `apiUrl` from switchyard.yaml). Retries 429
+ * after `Retry-After` and 5xx; Slack's `ok: false` is a `ValidationError` naming its `error` code. Locally, without
+ * the token's secret, messages go to the outbox.
+ */
+export interface ChatNotifier {
+  postMessage(message: ChatMessage): Promise<{ channel: string; ts: string; delivery: "sent" | "outbox" }>;
+  updateMessage(message: ChatMessage & { ts: string }): Promise<void>;
 }
 
 /** An e-mail with a plain-text and an HTML body. */

@@ -6,7 +6,7 @@ import {
   secretRotatedDetailSchema,
 } from "../../events/schemas/switchyard.ts";
 import type { SecretConfig, SwitchyardConfig } from "./config.ts";
-import { ValidationError } from "./errors.ts";
+import { causeMessage, ValidationError } from "./errors.ts";
 import { activeFreezes } from "./gate-promotion.ts";
 import type {
   Clock,
@@ -479,17 +479,6 @@ export interface FinishSecretRolloutDeps {
   publisher: EventPublisher;
   clock: Clock;
 }
-
-/** A Lambda error's Cause is JSON with the message and the stack: keep the message, never the stack. */
-const causeMessage = (cause: string): string => {
-  try {
-    const parsed: unknown = JSON.parse(cause);
-    const message = (parsed as { errorMessage?: unknown } | null)?.errorMessage;
-    return typeof message === "string" ? message : cause;
-  } catch {
-    return cause;
-  }
-};
 
 const truncate = (text: string): string =>
   text.length <= maxReasonLength ? text : `${text.slice(0, maxReasonLength - 1)}…`;

@@ -10,6 +10,7 @@ export const snapshotTagKeys = {
   createdBy: "switchyard:created-by",
   reason: "switchyard:reason",
   promotionId: "switchyard:promotion-id",
+  note: "switchyard:note",
 } as const;
 
 /** The value of `switchyard:created-by`: listings show only snapshots carrying it. */
@@ -21,6 +22,8 @@ export type SnapshotTags = {
   /** `scheduled`, `manual`, or `pre-change:<promotion id>`. */
   [snapshotTagKeys.reason]: string;
   [snapshotTagKeys.promotionId]?: string;
+  /** Why a manual snapshot was asked for, as the caller wrote it. */
+  [snapshotTagKeys.note]?: string;
 };
 
 /** RDS's limit for a DB snapshot and a DB cluster snapshot identifier. */
@@ -97,8 +100,17 @@ export const snapshotNameTime = (id: string): Date | undefined => {
  * snapshotTags({ reason: "pre-change", promotionId: "9f1c2d3e" });
  * // { "switchyard:created-by": "switchyard", "switchyard:reason": "pre-change:9f1c2d3e", "switchyard:promotion-id": "9f1c2d3e" }
  */
-export const snapshotTags = (input: { reason: SnapshotReason; promotionId?: string }): SnapshotTags => {
-  const { reason, promotionId } = input;
+export const snapshotTags = (input: {
+  reason: SnapshotReason;
+  promotionId?: string;
+  note?: string;
+}): SnapshotTags => {
+  const { reason, promotionId, note } = input;
+  if (note !== undefined && (note === "" || note.length > maxTagValueLength || !tagValuePattern.test(note))) {
+    throw new ValidationError(
+      `the note "${note}" cannot be a snapshot tag value (1-${maxTagValueLength} of letters, digits, spaces and _.:/=+-@)`,
+    );
+  }
   if (reason === "pre-change" && (promotionId === undefined || promotionId === "")) {
     throw new ValidationError("a pre-change snapshot needs the id of the promotion it guards");
   }
@@ -116,6 +128,7 @@ export const snapshotTags = (input: { reason: SnapshotReason; promotionId?: stri
     [snapshotTagKeys.createdBy]: snapshotCreator,
     [snapshotTagKeys.reason]: reason === "pre-change" ? `${preChangePrefix}${promotionId}` : reason,
     ...(promotionId !== undefined && { [snapshotTagKeys.promotionId]: promotionId }),
+    ...(note !== undefined && { [snapshotTagKeys.note]: note }),
   };
 };
 

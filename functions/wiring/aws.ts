@@ -51,6 +51,7 @@ import type {
   WorkloadTarget,
 } from "../core/ports.ts";
 import type { ApprovalDeps, RequestApprovalDeps } from "../core/request-approval.ts";
+import type { RestoreDrillDeps } from "../core/restore-drill.ts";
 import type { RotateSecretDeps } from "../core/rotate-secret.ts";
 import type {
   FinishSecretRolloutDeps,
@@ -59,6 +60,7 @@ import type {
   SyncExternalSecretDeps,
   WatchRolloutDeps,
 } from "../core/secret-rollout.ts";
+import type { SnapshotRunDeps } from "../core/snapshot-run.ts";
 import type { WatchSyncDeps } from "../core/watch-sync.ts";
 import { loadConfig } from "./config.ts";
 import { envNames, optionalEnv, requireEnv } from "./env.ts";
@@ -132,6 +134,8 @@ export const workflowStarter = /* @__PURE__ */ once(
           "production-sync": optionalEnv(envNames.productionSyncStateMachineArn),
           // Only its EventBridge rule starts it; no function does.
           "secret-rollout": undefined,
+          "rds-snapshot": optionalEnv(envNames.rdsSnapshotStateMachineArn),
+          "restore-drill": optionalEnv(envNames.restoreDrillStateMachineArn),
         } satisfies Record<WorkflowName, string | undefined>).filter(
           (entry): entry is [string, string] => entry[1] !== undefined,
         ),
@@ -180,9 +184,37 @@ export const mailer = /* @__PURE__ */ once(
   (): Mailer => new SesMailer({ client: new SESv2Client({}), from: awsConfig().approvals.sender }),
 );
 
-export const snapshotService = /* @__PURE__ */ once(
-  (): SnapshotService => new RdsSnapshotService({ client: new RDSClient({}), clock }),
-);
+export const snapshotService = /* @__PURE__ */ once((): SnapshotService => {
+  const { drill } = awsConfig().snapshots;
+  return new RdsSnapshotService({
+    client: new RDSClient({}),
+    clock,
+    drill: {
+      masterSecrets: drill.masterSecrets,
+      ...(drill.instanceClass !== undefined && { instanceClass: drill.instanceClass }),
+      ...(drill.subnetGroupName !== undefined && { subnetGroupName: drill.subnetGroupName }),
+      ...(drill.securityGroupIds !== undefined && { securityGroupIds: drill.securityGroupIds }),
+    },
+    secrets: secretStore(),
+  });
+});
+
+/** Dependencies of the rds-snapshot workflow's functions. */
+export const snapshotRunDeps = (): SnapshotRunDeps => ({
+  config: awsConfig(),
+  snapshots: snapshotService(),
+  publisher: eventPublisher(),
+  clock,
+  logger: { warn: (message, attributes) => logger.warn(message, attributes) },
+});
+
+/** Dependencies of the restore-drill workflow's functions. */
+export const restoreDrillDeps = (): RestoreDrillDeps => ({
+  config: awsConfig(),
+  snapshots: snapshotService(),
+  publisher: eventPublisher(),
+  clock,
+});
 
 /** Where e-mailed approval links point: switchyard.yaml's approvals.baseUrl, else the approval pages API. */
 export const approvalBaseUrl = (): string =>

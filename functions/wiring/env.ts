@@ -16,6 +16,8 @@ export const envNames = {
   promoteImageStateMachineArn: "SWITCHYARD_PROMOTE_IMAGE_STATE_MACHINE_ARN",
   /** ARN of the production-sync state machine, for functions that start it. */
   productionSyncStateMachineArn: "SWITCHYARD_PRODUCTION_SYNC_STATE_MACHINE_ARN",
+  rdsSnapshotStateMachineArn: "SWITCHYARD_RDS_SNAPSHOT_STATE_MACHINE_ARN",
+  restoreDrillStateMachineArn: "SWITCHYARD_RESTORE_DRILL_STATE_MACHINE_ARN",
   /** DynamoDB table of approval requests (TTL removes old ones). */
   approvalTable: "SWITCHYARD_APPROVAL_TABLE",
   /** DynamoDB table of service freezes. */

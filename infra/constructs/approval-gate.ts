@@ -1,6 +1,6 @@
 // The approval gate of production changes: approval and freeze tables, link key, sender, pages API, DB snapshots.
 
-import { ArnFormat, CfnOutput, Stack, Validations } from "aws-cdk-lib";
+import { CfnOutput, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -9,12 +9,11 @@ import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import type { SwitchyardConfig } from "../../functions/core/config.ts";
 import { ConfigError } from "../../functions/core/errors.ts";
-import { snapshotCreator, snapshotTagKeys } from "../../functions/core/snapshot-names.ts";
 import type { FunctionDefinition, FunctionName } from "../../functions/registry.ts";
 import { envNames } from "../../functions/wiring/env.ts";
 import { ApprovalPagesApi } from "./approval-pages-api.ts";
 import { ApprovalTables, type TableAccess } from "./approval-tables.ts";
-import { nagResourceText } from "./nag-findings.ts";
+import { grantCreateSnapshots, optInTagOf } from "./database-snapshots.ts";
 
 /**
  * What one function of the gate reaches (besides what `promotionNeeds` in promotion.ts grants it: the promotion
@@ -29,7 +28,7 @@ export interface ApprovalGateNeeds {
   sendsMail?: true;
   /** Answers the workflow step waiting for an approval's decision (states:SendTaskSuccess/SendTaskFailure). */
   answersApprovals?: true;
-  /** Takes pre-change snapshots of the RDS databases opted in with `backupOptInTag`, and reads them back. */
+  /** Takes pre-change snapshots of the RDS databases opted in with `snapshots.selector`'s tag, and reads them back. */
   databaseSnapshots?: true;
   /** Puts the approval pages API's URL into the links it e-mails. */
   approvalPagesUrl?: true;
@@ -56,23 +55,6 @@ export const approvalGateNeeds = {
   approvals: { approvalTable: "readWrite", linkKey: true, answersApprovals: true },
   freezes: { freezeTable: "readWrite" },
 } as const satisfies Partial<Record<FunctionName, ApprovalGateNeeds>>;
-
-/**
- * The tag a database's owner puts on an RDS DB instance or Aurora DB cluster to let gated promotions snapshot it.
- * IAM checks it on every CreateDBSnapshot/CreateDBClusterSnapshot, so naming a database in switchyard.yaml is not
- * enough on its own.
- */
-export const backupOptInTag = { key: "switchyard:backup", value: "true" } as const;
-
-/** The names `snapshotName` (functions/core/snapshot-names.ts) gives every snapshot Switchyard takes. */
-export const snapshotNamePattern = "switchyard-*";
-
-/** The RDS actions of `RdsSnapshotService`: it creates with tags (which RDS authorizes as AddTagsToResource too). */
-export const snapshotActions = {
-  create: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"],
-  tag: ["rds:AddTagsToResource"],
-  describe: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"],
-} as const;
 
 /** 64 hex digits (32 random bytes), the shape `ensureLinkKey` gives the local runtime's key. */
 const linkKeyLength = 64;
@@ -157,11 +139,12 @@ export class ApprovalGate extends Construct {
       function: props.function,
     });
 
+    const optIn = optInTagOf(props.config);
     new CfnOutput(this, "DatabaseBackupTag", {
       description:
-        "Tag each RDS DB instance or Aurora DB cluster that gated promotions snapshot (services[].database) with " +
-        "this key=value; snapshots of any other database are denied",
-      value: `${backupOptInTag.key}=${backupOptInTag.value}`,
+        "Tag each RDS DB instance or Aurora DB cluster that gated promotions and the scheduled snapshots snapshot " +
+        "with this key=value (snapshots.selector); snapshots of any other database are denied",
+      value: `${optIn.key}=${optIn.value}`,
     });
 
     for (const [name, needs] of Object.entries(approvalGateNeeds) as [FunctionName, ApprovalGateNeeds][]) {
@@ -172,7 +155,7 @@ export class ApprovalGate extends Construct {
       if (needs.linkKey) this.linkKey.grantRead(fn);
       if (needs.sendsMail) this.sender?.grantSendEmail(fn);
       if (needs.answersApprovals) this.grantAnswers(fnId, fn, props.approvalWorkflows);
-      if (needs.databaseSnapshots) this.grantSnapshots(fnId, fn);
+      if (needs.databaseSnapshots) grantCreateSnapshots(this, fnId, fn, optIn);
       if (needs.approvalPagesUrl) fn.addEnvironment(envNames.approvalPagesUrl, this.pages.stage.url);
     }
   }
@@ -194,77 +177,6 @@ export class ApprovalGate extends Construct {
         }),
       ],
     });
-  }
-
-  /**
-   * Snapshots of opted-in databases only, under Switchyard's names and tags:
-   *
-   * - create on DB instances and clusters tagged `backupOptInTag` (`aws:ResourceTag`, which the `db` and `cluster`
-   *   resource types support);
-   * - create and tag only snapshots named `switchyard-*` whose request carries `switchyard:created-by=switchyard`
-   *   and no tag keys but Switchyard's (`aws:RequestTag`, `aws:TagKeys`, supported on the `snapshot` and
-   *   `cluster-snapshot` resources of both Create actions and AddTagsToResource);
-   * - describe everywhere: listings without an identifier are authorized on `*`, and the adapter drops every
-   *   snapshot without Switchyard's tag itself.
-   *
-   * A policy of its own, so its `Resource: *` is acknowledged for exactly these two Describe actions and not
-   * folded into the default policy's X-Ray acknowledgement.
-   */
-  private grantSnapshots(fnId: string, fn: lambda.Function): void {
-    const stack = Stack.of(this);
-    const rdsArn = (resource: string, resourceName: string): string =>
-      stack.formatArn({ service: "rds", resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const databases = [rdsArn("db", "*"), rdsArn("cluster", "*")];
-    const snapshots = [
-      rdsArn("snapshot", snapshotNamePattern),
-      rdsArn("cluster-snapshot", snapshotNamePattern),
-    ];
-    const policy = new iam.Policy(this, `${fnId}DatabaseSnapshots`, {
-      roles: [fn.role!],
-      statements: [
-        new iam.PolicyStatement({
-          actions: [...snapshotActions.create],
-          resources: databases,
-          conditions: { StringEquals: { [`aws:ResourceTag/${backupOptInTag.key}`]: backupOptInTag.value } },
-        }),
-        new iam.PolicyStatement({
-          actions: [...snapshotActions.create, ...snapshotActions.tag],
-          resources: snapshots,
-          conditions: {
-            StringEquals: { [`aws:RequestTag/${snapshotTagKeys.createdBy}`]: snapshotCreator },
-            "ForAllValues:StringEquals": { "aws:TagKeys": Object.values(snapshotTagKeys) },
-          },
-        }),
-        new iam.PolicyStatement({ actions: [...snapshotActions.describe], resources: ["*"] }),
-      ],
-    });
-
-    const acknowledge = (resource: string, reason: string): void =>
-      Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagResourceText(policy, resource)}]`,
-        reason,
-      });
-    for (const database of databases) {
-      acknowledge(
-        database,
-        `Databases are opted in by their owners with the ${backupOptInTag.key}=${backupOptInTag.value} tag, ` +
-          "which an aws:ResourceTag condition checks on every create, rather than listed by name: an instance or " +
-          "cluster without the tag is denied whatever switchyard.yaml names.",
-      );
-    }
-    for (const snapshot of snapshots) {
-      acknowledge(
-        snapshot,
-        "Snapshot names carry the database and the time they are taken, so they are known only as the " +
-          `switchyard- prefix; creating and tagging also requires ${snapshotTagKeys.createdBy}=${snapshotCreator} ` +
-          "and no tag keys but Switchyard's in the request.",
-      );
-    }
-    acknowledge(
-      "*",
-      "Only rds:DescribeDBSnapshots and rds:DescribeDBClusterSnapshots: listing snapshots without naming one is " +
-        "authorized on *, and they only read metadata; the adapter keeps only snapshots tagged as Switchyard's.",
-    );
   }
 }
 

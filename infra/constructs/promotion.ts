@@ -1,18 +1,17 @@
 // The image-promotion capability's own resources (tables, GitHub secrets, cluster access) and who may use which.
 
-import { ArnFormat, Stack, Validations } from "aws-cdk-lib";
+import { Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import type { SwitchyardConfig } from "../../functions/core/config.ts";
 import type { FunctionDefinition, FunctionName } from "../../functions/registry.ts";
-import { type EnvName, envNames } from "../../functions/wiring/env.ts";
 import type { WorkflowName } from "../../workflows/registry.ts";
 import { ClusterAccess } from "./cluster-access.ts";
 import { GithubSecrets } from "./github-secrets.ts";
-import { nagResourceText } from "./nag-findings.ts";
 import { type PromotionTableAccess, PromotionTables } from "./promotion-tables.ts";
+import { grantStart, type StartedWorkflow } from "./workflow-starts.ts";
 
 /** What one function reaches besides its logs, its bus and its queue (which the generic constructs grant). */
 export interface PromotionNeeds {
@@ -61,15 +60,6 @@ export const promotionNeeds = {
   approvals: { promotionTable: "readWrite" },
   quarantine: { promotionTable: "readWrite" },
 } as const satisfies Partial<Record<FunctionName, PromotionNeeds>>;
-
-/** The variable a starting function reads each workflow's state machine ARN from (`functions/wiring/aws.ts`). */
-export const stateMachineArnEnv = {
-  "promote-image": envNames.promoteImageStateMachineArn,
-  "production-sync": envNames.productionSyncStateMachineArn,
-} as const satisfies Partial<Record<WorkflowName, EnvName>>;
-
-/** The workflows a function may start (the others are started only by rules). */
-export type StartedWorkflow = keyof typeof stateMachineArnEnv;
 
 /** What the capability is wired to. */
 export interface PromotionProps {
@@ -138,31 +128,4 @@ const grantDescribeImages = (fn: lambda.Function, config: SwitchyardConfig): voi
       ),
     }),
   );
-};
-
-/**
- * `states:StartExecution` on the state machine and its ARN in the environment; `states:DescribeExecution` on its
- * executions, because a start with a name already used is answered by comparing that execution's input.
- */
-const grantStart = (fn: lambda.Function, workflow: StartedWorkflow, machine: sfn.StateMachine): void => {
-  machine.grantStartExecution(fn);
-  const executions = Stack.of(machine).formatArn({
-    service: "states",
-    resource: "execution",
-    resourceName: `${machine.stateMachineName}:*`,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ["states:DescribeExecution"], resources: [executions] }),
-  );
-  fn.addEnvironment(stateMachineArnEnv[workflow], machine.stateMachineArn);
-
-  const policy = fn.role!.node.findChild("DefaultPolicy");
-  Validations.of(policy).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::${nagResourceText(policy, executions)}]`,
-    reason:
-      `Execution names are chosen at start (the promotion id), so DescribeExecution can be scoped no narrower ` +
-      `than the executions of the ${workflow} state machine; it is only called after StartExecution reports ` +
-      "that the name exists.",
-  });
 };

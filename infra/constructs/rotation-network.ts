@@ -1,4 +1,4 @@
-// Where the rotation function runs to reach the databases: a VPC named in CDK context, referenced without lookups.
+// Where the functions that log in to databases run (rotation, drill smoke query): a VPC named in CDK context.
 
 import { Annotations, CfnOutput, Fn } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -153,8 +153,10 @@ export class RotationNetwork extends Construct {
       );
       new CfnOutput(this, "SecurityGroupId", {
         description:
-          `Security group of the rotation function: admit it on port ${postgresPort} in each rotated database's ` +
-          "security group. Its subnets must reach Secrets Manager through an interface endpoint or a NAT gateway.",
+          `Security group of the rotation function and the restore drills' smoke query: admit it on port ${postgresPort} ` +
+          "in each rotated database's security group and in the drill instances' (snapshots.drill.securityGroupIds, " +
+          "else the source database's). Its subnets must reach Secrets Manager through an interface endpoint or a " +
+          "NAT gateway.",
         value: this.securityGroup.securityGroupId,
       });
     }

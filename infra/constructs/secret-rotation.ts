@@ -47,7 +47,7 @@ export const rotationFunction = "rotate-secret" satisfies FunctionName;
 export const rdsCaBundlePath = "/var/runtime/ca-cert.pem";
 
 /** Node reads extra trusted CAs from this variable at start; the pg adapter verifies RDS certificates with them. */
-const extraCaCertsVariable = "NODE_EXTRA_CA_CERTS";
+export const extraCaCertsVariable = "NODE_EXTRA_CA_CERTS";
 
 /** Why the rotation function needs no dead-letter queue (functions.ts asks each capability that wires an invoker). */
 export const rotationDeadLetterReason =
@@ -196,7 +196,7 @@ export const validateRotatedSecrets = (config: SwitchyardConfig, configFile: str
  * What IAM and Secrets Manager's source ARN match for a secret known only by name: Secrets Manager appends a hyphen
  * and six random characters to the name in the ARN, so `<name>-??????` is that one secret and no other.
  */
-const referencedSecretArn = (scope: Construct, name: string): string =>
+export const referencedSecretArn = (scope: Construct, name: string): string =>
   `${Stack.of(scope).formatArn({
     service: "secretsmanager",
     resource: "secret",

@@ -9,6 +9,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import type { WorkflowDefinition } from "../../workflows/registry.ts";
+import { nagResourceText } from "./nag-findings.ts";
 
 /** Execution logs are the audit trail of promotions and approvals; keep them as long as function logs. */
 export const workflowLogRetention = logs.RetentionDays.THREE_MONTHS;
@@ -33,6 +34,19 @@ export interface WorkflowResource {
   grantTo(machine: sfn.StateMachine): void;
 }
 
+/**
+ * What a workflow's AWS SDK integrations (`arn:aws:states:::aws-sdk:rds:describeDBInstances`) need, which no
+ * placeholder stands for: a policy of its own on the state machine's role, so each wildcard resource it needs is
+ * acknowledged with its own reason and not folded into the role's logging and tracing acknowledgement.
+ */
+export interface WorkflowPolicy {
+  /** Construct id of the policy, unique among the workflow's policies (`DatabaseAccess`). */
+  id: string;
+  statements: readonly iam.PolicyStatement[];
+  /** Each wildcard resource the statements name, with why nothing narrower works (for cdk-nag AwsSolutions-IAM5). */
+  wildcards?: readonly (readonly [resource: string, reason: string])[];
+}
+
 /** What the workflows are built from. */
 export interface WorkflowsProps {
   /** The registry, keyed by workflow name. */
@@ -43,13 +57,16 @@ export interface WorkflowsProps {
   substitutions: (workflow: string) => ReadonlyMap<string, lambda.IFunction>;
   /** For each workflow name, the other keys its definition uses (`CommitsQueueUrl`) and what they stand for. */
   resources: (workflow: string) => ReadonlyMap<string, WorkflowResource>;
+  /** For each workflow name, what its AWS SDK integrations may do; none by default. */
+  policies?: (workflow: string) => readonly WorkflowPolicy[];
 }
 
 /**
  * Every registry workflow as a STANDARD state machine: logging ALL without execution data, X-Ray tracing, a role
- * that may invoke exactly the functions its definition names and use exactly the resources it names, and alarms on
- * failed, timed-out and aborted executions (no action of their own: CloudWatch puts alarm state changes on the
- * default bus, which is where the incident-escalation capability takes its CloudWatch alarms from).
+ * that may invoke exactly the functions its definition names, use exactly the resources it names and call what its
+ * AWS SDK integrations call (`policies`), and alarms on failed, timed-out and aborted executions (no action of their
+ * own: CloudWatch puts alarm state changes on the default bus, which is where the incident-escalation capability
+ * takes its CloudWatch alarms from).
  *
  * Execution data stays out of the logs on purpose: inputs and outputs carry approvers' e-mail addresses, incident
  * details and secret identifiers, and the logs are readable more widely and kept longer than the execution
@@ -112,6 +129,7 @@ export class Workflows extends Construct {
       );
     }
     for (const resource of resources.values()) resource.grantTo(machine);
+    for (const policy of props.policies?.(name) ?? []) this.attach(scope, machine, policy);
     this.alarmsByName.set(name, this.alarmsFor(scope, definition, machine));
 
     const defaultPolicy = machine.role.node.tryFindChild("DefaultPolicy");
@@ -127,6 +145,25 @@ export class Workflows extends Construct {
       });
     }
     return machine;
+  }
+
+  /**
+   * The policy on the role, and the state machine waiting for it: an execution started before it exists would fail
+   * its first SDK integration with AccessDenied.
+   */
+  private attach(scope: Construct, machine: sfn.StateMachine, workflowPolicy: WorkflowPolicy): void {
+    const policy = new iam.Policy(scope, workflowPolicy.id, {
+      roles: [machine.role],
+      statements: [...workflowPolicy.statements],
+    });
+    // On the CloudFormation resource only: the role is a child of the state machine construct, and the policy names it.
+    machine.node.defaultChild!.node.addDependency(policy);
+    for (const [resource, reason] of workflowPolicy.wildcards ?? []) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResourceText(policy, resource)}]`,
+        reason,
+      });
+    }
   }
 
   private alarmsFor(

@@ -11,6 +11,7 @@ import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from "cdk-nag";
 import type { Construct, IConstruct } from "constructs";
 import { compilePattern } from "../../events/pattern.ts";
 import { type Rule, rules as registeredRules } from "../../events/rules.ts";
+import { type Schedule, schedulesFor, validateSchedule } from "../../events/schedules.ts";
 import { ConfigError, SwitchyardError } from "../../functions/core/errors.ts";
 import {
   type FunctionDefinition,
@@ -33,6 +34,12 @@ import {
   validateApprovalSender,
 } from "../constructs/approval-gate.ts";
 import { pagesMethods } from "../constructs/approval-pages-api.ts";
+import {
+  DatabaseSnapshots,
+  smokeQueryFunction,
+  snapshotWorkflowPolicies,
+  validateSnapshotSettings,
+} from "../constructs/database-snapshots.ts";
 import { EventBuses } from "../constructs/event-buses.ts";
 import { Functions } from "../constructs/functions.ts";
 import { Api, publicRoutes, routeKey } from "../constructs/http-api.ts";
@@ -40,6 +47,7 @@ import { Promotion } from "../constructs/promotion.ts";
 import { fifoSuffix, Queues } from "../constructs/queues.ts";
 import { RotationNetwork, type RotationNetworkProps } from "../constructs/rotation-network.ts";
 import { pascalCase, Rules } from "../constructs/rules.ts";
+import { Schedules } from "../constructs/schedules.ts";
 import {
   rotationDeadLetterReason,
   rotationFunction,
@@ -80,6 +88,8 @@ export interface SwitchyardStackProps extends StackProps {
   rotationNetwork?: RotationNetworkProps;
   /** Replaces some or all of the repository's registries. */
   registries?: Partial<Registries>;
+  /** Replaces the schedules the configuration yields (`schedulesFor` in events/schedules.ts). */
+  schedules?: readonly Schedule[];
 }
 
 /** The registries contradict each other or AWS's limits; synth stops with a message naming the entry. */
@@ -345,6 +355,39 @@ export const validateRegistries = (registries: Registries, root: string = projec
 };
 
 /**
+ * Everything about the configuration's schedules that CreateSchedule or the stack would only refuse later: a name or
+ * expression Scheduler refuses, two schedules with one name, a target that is not a registered workflow. Only
+ * workflows are deployed as targets: a scheduled function should be a workflow's step, where retries and failures
+ * are visible.
+ */
+export const validateSchedules = (
+  schedules: readonly Schedule[],
+  workflows: Registries["workflows"],
+): void => {
+  for (const dup of duplicates(schedules.map((s) => s.name))) {
+    throw new RegistryError(`Duplicate schedule name "${dup}"`);
+  }
+  for (const dup of duplicates(schedules.map((s) => pascalCase(s.name)))) {
+    throw new RegistryError(`Duplicate schedule construct id "${dup}"`);
+  }
+  for (const schedule of schedules) {
+    validateSchedule(schedule);
+    const target = schedule.target;
+    if (target.kind !== "workflow") {
+      throw new RegistryError(
+        `Schedule "${schedule.name}" targets function "${target.function}"; the stack deploys schedules of ` +
+          "workflows only: make the function a step of a workflow and schedule that",
+      );
+    }
+    if (!workflows[target.workflow]) {
+      throw new RegistryError(
+        `Schedule "${schedule.name}" targets workflow "${target.workflow}", which is not registered`,
+      );
+    }
+  }
+};
+
+/**
  * The whole control plane in one stack, built from the registries so the cloud runs what the local runtime runs.
  *
  * @example
@@ -364,6 +407,8 @@ export class SwitchyardStack extends Stack {
   readonly promotion: Promotion;
   readonly approvalGate: ApprovalGate;
   readonly secretRotation: SecretRotation;
+  readonly databaseSnapshots: DatabaseSnapshots;
+  readonly schedules: Schedules;
   readonly api: Api;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
@@ -374,6 +419,9 @@ export class SwitchyardStack extends Stack {
     const config = loadConfig(props.configFile);
     validateApprovalSender(config, props.configFile);
     validateRotatedSecrets(config, props.configFile);
+    validateSnapshotSettings(config, props.configFile);
+    const schedules = props.schedules ?? schedulesFor(config);
+    validateSchedules(schedules, registries.workflows);
 
     const asyncInvoked = new Set(
       registries.rules.flatMap((rule) => (rule.target.kind === "function" ? [rule.target.function] : [])),
@@ -389,7 +437,9 @@ export class SwitchyardStack extends Stack {
       configFile: resolve(props.configFile),
       asyncInvoked,
       queueConsumers,
-      vpcFor: (name) => (name === rotationFunction ? rotationNetwork?.placement : undefined),
+      // The functions that log in to databases: the rotation function and the restore drill's smoke query.
+      vpcFor: (name) =>
+        name === rotationFunction || name === smokeQueryFunction ? rotationNetwork?.placement : undefined,
       deadLetterReasons: new Map([[rotationFunction, rotationDeadLetterReason]]),
     });
     for (const [name, fn] of this.functions.entries()) {
@@ -428,6 +478,7 @@ export class SwitchyardStack extends Stack {
             .map(([key, ref]) => [key, resource(ref)] as const),
         );
       },
+      policies: (name) => snapshotWorkflowPolicies(this, name),
     });
     const awaitedFunctions = new Map<string, sfn.StateMachine[]>();
     for (const [name, workflow] of Object.entries(registries.workflows)) {
@@ -471,6 +522,17 @@ export class SwitchyardStack extends Stack {
       cluster: this.promotion.cluster,
       tables: this.approvalGate.tables,
       ...(rotationNetwork && { network: rotationNetwork }),
+    });
+    this.databaseSnapshots = new DatabaseSnapshots(this, "DatabaseSnapshots", {
+      config,
+      configFile: props.configFile,
+      definitions: registries.functions,
+      function: (name) => this.functions.get(name),
+      workflow: (name: WorkflowName) => this.workflows.get(name),
+    });
+    this.schedules = new Schedules(this, "Schedules", {
+      schedules,
+      workflow: (name) => this.workflows.get(name),
     });
     this.api = new Api(this, "Api", {
       definitions: registries.functions,

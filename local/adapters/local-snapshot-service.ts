@@ -307,6 +307,7 @@ export class LocalSnapshotService implements SnapshotService {
     database: string;
     reason: Snapshot["reason"];
     promotionId?: string;
+    note?: string;
   }): Promise<Snapshot> {
     const database = this.databases.get(input.database);
     if (database === undefined) {

@@ -4,17 +4,22 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
+import type { RDSClient } from "@aws-sdk/client-rds";
 import { App, type CfnElement, type Stack, Validations } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
+import type * as iam from "aws-cdk-lib/aws-iam";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { InvalidEventPatternError } from "../../events/pattern.ts";
 import { type Rule, rules } from "../../events/rules.ts";
+import type { Schedule } from "../../events/schedules.ts";
 import { approvalTableKeys } from "../../functions/adapters/aws/dynamodb-approval-store.ts";
 import { freezeTableKeys } from "../../functions/adapters/aws/dynamodb-freeze-store.ts";
 import { idempotencyTableKeys } from "../../functions/adapters/aws/dynamodb-idempotency-store.ts";
 import { promotionTableKeys } from "../../functions/adapters/aws/dynamodb-promotion-store.ts";
-import { ConfigError } from "../../functions/core/errors.ts";
+import { RdsSnapshotService } from "../../functions/adapters/aws/rds-snapshot-service.ts";
+import { drillScratchName } from "../../functions/core/drill-names.ts";
+import { ConfigError, ValidationError } from "../../functions/core/errors.ts";
 import {
   snapshotCreator,
   snapshotName,
@@ -31,13 +36,7 @@ import {
 } from "../../functions/registry.ts";
 import { loadConfig } from "../../functions/wiring/config.ts";
 import { envNames } from "../../functions/wiring/env.ts";
-import {
-  type ApprovalGateNeeds,
-  approvalGateNeeds,
-  backupOptInTag,
-  snapshotActions,
-  snapshotNamePattern,
-} from "../../infra/constructs/approval-gate.ts";
+import { type ApprovalGateNeeds, approvalGateNeeds } from "../../infra/constructs/approval-gate.ts";
 import {
   pagesRouteReason,
   pagesThrottleBurstLimit,
@@ -50,6 +49,18 @@ import {
   rbacYaml,
   secretRolloutAccessGroup,
 } from "../../infra/constructs/cluster-access.ts";
+import {
+  backupOptInTag,
+  copyKeyActions,
+  drillInstancePattern,
+  drillPurpose,
+  drillTagKeys,
+  type SnapshotNeeds,
+  smokeQueryFunction,
+  snapshotActions,
+  snapshotNamePattern,
+  snapshotNeeds,
+} from "../../infra/constructs/database-snapshots.ts";
 import { deadLetterRetentionDays } from "../../infra/constructs/dead-letter-queue.ts";
 import { archiveRetentionDays, switchyardBusName } from "../../infra/constructs/event-buses.ts";
 import {
@@ -64,7 +75,7 @@ import {
   throttleBurstLimit,
   throttleRateLimitPerSecond,
 } from "../../infra/constructs/http-api.ts";
-import { type PromotionNeeds, promotionNeeds, stateMachineArnEnv } from "../../infra/constructs/promotion.ts";
+import { type PromotionNeeds, promotionNeeds } from "../../infra/constructs/promotion.ts";
 import { idempotencyTableActions, promotionTableActions } from "../../infra/constructs/promotion-tables.ts";
 import {
   postgresPort,
@@ -72,12 +83,18 @@ import {
   rotationNetworkFromContext,
 } from "../../infra/constructs/rotation-network.ts";
 import {
+  defaultScheduleTimezone,
+  scheduleMaxEventAgeMinutes,
+  scheduleRetryAttempts,
+} from "../../infra/constructs/schedules.ts";
+import {
   rdsCaBundlePath,
   rotationFunction,
   rotationScheduleExpression,
   type SecretRotationNeeds,
   secretRotationNeeds,
 } from "../../infra/constructs/secret-rotation.ts";
+import { stateMachineArnEnv } from "../../infra/constructs/workflow-starts.ts";
 import {
   compliancePacks,
   projectRoot,
@@ -127,11 +144,13 @@ const buildStack = (
     clusterName = eksClusterName,
     configFile: file = configFile,
     rotationNetwork,
+    schedules,
   }: {
     nag?: boolean;
     clusterName?: string;
     configFile?: string;
     rotationNetwork?: RotationNetworkProps;
+    schedules?: readonly Schedule[];
   } = {},
 ) => {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
@@ -142,6 +161,7 @@ const buildStack = (
     env: { account: "123456789012", region: "eu-west-1" },
     ...(registries && { registries }),
     ...(rotationNetwork && { rotationNetwork }),
+    ...(schedules && { schedules }),
   });
   return { stack, template: Template.fromStack(stack) };
 };
@@ -191,6 +211,13 @@ const gateNeedsOf = (name: FunctionName): ApprovalGateNeeds =>
   (approvalGateNeeds as Partial<Record<FunctionName, ApprovalGateNeeds>>)[name] ?? {};
 const rotationNeedsOf = (name: FunctionName): SecretRotationNeeds =>
   (secretRotationNeeds as Partial<Record<FunctionName, SecretRotationNeeds>>)[name] ?? {};
+const snapshotNeedsOf = (name: FunctionName): SnapshotNeeds =>
+  (snapshotNeeds as Partial<Record<FunctionName, SnapshotNeeds>>)[name] ?? {};
+/** The workflows a function may start, whichever capability grants it. */
+const startsOf = (name: FunctionName): readonly string[] => [
+  ...(needsOf(name).startsWorkflows ?? []),
+  ...(snapshotNeedsOf(name).startsWorkflows ?? []),
+];
 const machineRef = (name: WorkflowName) => ({ Ref: logicalId(main.stack, main.stack.workflows.get(name)) });
 const functionNames = Object.keys(functions) as FunctionName[];
 const queueNames = Object.keys(queues) as QueueName[];
@@ -484,8 +511,12 @@ describe("functions", () => {
           Resource: { "Fn::GetAtt": [properties.LoggingConfig.LogGroup.Ref, "Arn"] },
         }),
       );
+      const snapshot = snapshotNeedsOf(name);
       const unscoped = [
-        ...(gateNeedsOf(name).databaseSnapshots ? snapshotActions.describe : []),
+        ...(gateNeedsOf(name).databaseSnapshots || snapshot.creates || snapshot.listsSnapshots
+          ? snapshotActions.describe
+          : []),
+        ...(snapshot.listsDatabases ? snapshotActions.describeDatabases : []),
         ...(rotationNeedsOf(name).rotates ? ["secretsmanager:GetRandomPassword"] : []),
       ] as string[];
       for (const statement of statements.filter((s) => resourcesOf(s).includes("*"))) {
@@ -494,7 +525,7 @@ describe("functions", () => {
           expect(action).toMatch(/^xray:/);
         }
       }
-      // Outside a VPC unless the rotation network is given (see "secret rotation").
+      // Outside a VPC unless the rotation network is given (see "secret rotation" and "database snapshots").
       expect(properties).not.toHaveProperty("VpcConfig");
     },
   );
@@ -966,7 +997,7 @@ describe("cluster access", () => {
 
 describe("starting workflows", () => {
   it.each(functionNames)("%s may start exactly the workflows it starts, and knows their ARNs", (name) => {
-    const starts = needsOf(name).startsWorkflows ?? [];
+    const starts = startsOf(name);
     const statements = fnStatementsFor(name, "states:").filter((s) =>
       actionsOf(s).some((a) => a === "states:StartExecution" || a === "states:DescribeExecution"),
     );
@@ -1115,7 +1146,7 @@ describe("environment variables", () => {
       ...(needs.promotionTable ? [envNames.promotionTable] : []),
       ...(needs.idempotencyTable ? [envNames.idempotencyTable] : []),
       ...(needs.cluster || rotation.workloads ? [envNames.eksClusterName] : []),
-      ...(needs.startsWorkflows ?? []).map((wf) => stateMachineArnEnv[wf]),
+      ...startsOf(name).map((wf) => stateMachineArnEnv[wf as keyof typeof stateMachineArnEnv]),
       ...(gate.approvalTable ? [envNames.approvalTable] : []),
       ...(gate.freezeTable || rotation.freezeTable ? [envNames.freezeTable] : []),
       ...(gate.approvalPagesUrl ? [envNames.approvalPagesUrl] : []),
@@ -1582,7 +1613,12 @@ describe("approval gate", () => {
           Condition: {
             StringEquals: { "aws:RequestTag/switchyard:created-by": "switchyard" },
             "ForAllValues:StringEquals": {
-              "aws:TagKeys": ["switchyard:created-by", "switchyard:reason", "switchyard:promotion-id"],
+              "aws:TagKeys": [
+                "switchyard:created-by",
+                "switchyard:reason",
+                "switchyard:promotion-id",
+                "switchyard:note",
+              ],
             },
           },
         },
@@ -1594,9 +1630,19 @@ describe("approval gate", () => {
       ]);
     });
 
-    it.each(functionNames)("%s has RDS access only if it takes snapshots", (name) => {
-      expect(fnStatementsFor(name, "rds:").length > 0).toBe(gateNeedsOf(name).databaseSnapshots === true);
-    });
+    it.each(functionNames)(
+      "%s has RDS access only if it takes, lists, copies or restores snapshots",
+      (name) => {
+        const snapshot = snapshotNeedsOf(name);
+        // Without snapshots.copyTo (the sample has none) copy-snapshot is never invoked and gets nothing.
+        const needsRds = Object.keys(snapshot).some(
+          (need) => need !== "startsWorkflows" && need !== "copies",
+        );
+        expect(fnStatementsFor(name, "rds:").length > 0).toBe(
+          gateNeedsOf(name).databaseSnapshots === true || needsRds,
+        );
+      },
+    );
 
     it("matches the names and tags the snapshot service gives", () => {
       const name = snapshotName("Orders_DB", "pre-change", new Date("2026-05-01T12:00:00Z"));
@@ -1741,11 +1787,14 @@ describe("secret rotation", () => {
     expect(actions.filter((a) => a.startsWith("secretsmanager:") && a.includes("*"))).toEqual([]);
   });
 
-  it.each(functionNames)("%s trusts the RDS CA bundle only if it rotates secrets", (name) => {
-    expect(fnVariables(name).NODE_EXTRA_CA_CERTS).toEqual(
-      rotationNeedsOf(name).rotates ? rdsCaBundlePath : undefined,
-    );
-  });
+  it.each(functionNames)(
+    "%s trusts the RDS CA bundle only if it rotates secrets or queries drills",
+    (name) => {
+      expect(fnVariables(name).NODE_EXTRA_CA_CERTS).toEqual(
+        rotationNeedsOf(name).rotates || snapshotNeedsOf(name).queriesDrills ? rdsCaBundlePath : undefined,
+      );
+    },
+  );
 
   it("alarms on rotate-secret's first error in five minutes, with no action of its own", () => {
     const alarms = Object.values(
@@ -1919,7 +1968,18 @@ describe("secret rotation", () => {
         ]);
       });
 
-      it.each(functionNames.filter((name) => name !== rotationFunction))(
+      it("places run-smoke-query, which logs in to drill instances, where rotate-secret runs", () => {
+        const smokeQuery =
+          built.template.toJSON().Resources[
+            logicalId(built.stack, built.stack.functions.get(smokeQueryFunction))
+          ].Properties;
+        expect(smokeQuery.VpcConfig).toEqual(rotationVpcConfig(built));
+        expect(statementsIn(built, smokeQueryFunction, "ec2:")).toEqual([
+          expect.objectContaining({ Action: [...vpcNetworkInterfaceActions], Resource: "*" }),
+        ]);
+      });
+
+      it.each(functionNames.filter((name) => name !== rotationFunction && name !== smokeQueryFunction))(
         "keeps %s outside the VPC",
         (name) => {
           expect(
@@ -2085,6 +2145,602 @@ describe("secret rotation", () => {
       expect((caught as Error).message).toContain(`Invalid configuration in ${file}: `);
       expect((caught as Error).message).toMatch(message);
     });
+  });
+});
+
+describe("EventBridge Scheduler schedules", () => {
+  const schedules = () => main.stack.schedules;
+  const scheduleProps = (built: typeof main, name: string) =>
+    only(built.template, "AWS::Scheduler::Schedule", { Name: name }).properties;
+  const groupName = () =>
+    (
+      main.template.toJSON().Resources[logicalId(main.stack, schedules().group)].Properties as {
+        Name: string;
+      }
+    ).Name;
+
+  it.each([
+    [
+      "rds-snapshot",
+      config.snapshots.schedule,
+      { reason: "scheduled", database: null, promotionId: null, note: null, requestedBy: null },
+    ],
+    ["restore-drill", config.snapshots.drill.schedule, { database: null, requestedBy: null }],
+  ] as const)(
+    "deploys %s on its configured expression in UTC, starting its workflow with a fixed input",
+    (name, expression, input) => {
+      const properties = scheduleProps(main, name);
+      expect(properties).toMatchObject({
+        ScheduleExpression: expression,
+        ScheduleExpressionTimezone: defaultScheduleTimezone,
+        FlexibleTimeWindow: { Mode: "OFF" },
+        GroupName: groupName(),
+        State: "ENABLED",
+      });
+      const target = properties.Target as Record<string, unknown>;
+      expect(target).toEqual({
+        Arn: machineRef(name),
+        RoleArn: { "Fn::GetAtt": [logicalId(main.stack, schedules().role), "Arn"] },
+        Input: JSON.stringify(input),
+        RetryPolicy: {
+          MaximumRetryAttempts: scheduleRetryAttempts,
+          MaximumEventAgeInSeconds: scheduleMaxEventAgeMinutes * 60,
+        },
+        DeadLetterConfig: {
+          Arn: { "Fn::GetAtt": [logicalId(main.stack, schedules().deadLetterQueue.queue), "Arn"] },
+        },
+      });
+    },
+  );
+
+  it("lets only Scheduler assume its role, for this account's schedule group", () => {
+    const role = main.template.toJSON().Resources[logicalId(main.stack, schedules().role)];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: "Allow",
+        Action: "sts:AssumeRole",
+        Principal: { Service: "scheduler.amazonaws.com" },
+        Condition: {
+          StringEquals: {
+            "aws:SourceAccount": "123456789012",
+            "aws:SourceArn": { "Fn::GetAtt": [logicalId(main.stack, schedules().group), "Arn"] },
+          },
+        },
+      },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it("lets the role start exactly the scheduled state machines and send to the dead-letter queue, nothing else", () => {
+    const statements = statementsOf(main.template, logicalId(main.stack, schedules().role));
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: "states:StartExecution", Resource: machineRef("rds-snapshot") }),
+        expect.objectContaining({ Action: "states:StartExecution", Resource: machineRef("restore-drill") }),
+        expect.objectContaining({
+          Action: "sqs:SendMessage",
+          Resource: { "Fn::GetAtt": [logicalId(main.stack, schedules().deadLetterQueue.queue), "Arn"] },
+        }),
+      ]),
+    );
+    expect(statements).toHaveLength(3);
+  });
+
+  it("creates each schedule after the role's policy, so no run starts without it", () => {
+    const policy = main.stack.node
+      .findChild("Schedules")
+      .node.findChild("Role")
+      .node.findChild("DefaultPolicy");
+    for (const name of ["rds-snapshot", "restore-drill"]) {
+      const [resource] = Object.values(
+        main.template.findResources("AWS::Scheduler::Schedule", { Properties: { Name: name } }),
+      ) as { DependsOn?: string[] }[];
+      expect(resource?.DependsOn).toContain(
+        main.stack.getLogicalId((policy as iam.Policy).node.defaultChild as CfnElement),
+      );
+    }
+  });
+
+  it("alarms when a run lands in the dead-letter queue, and when even that fails", () => {
+    const queue = logicalId(main.stack, schedules().deadLetterQueue.queue);
+    main.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [queue, "QueueName"] } }],
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+    });
+    const { properties } = only(main.template, "AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Scheduler",
+      MetricName: "InvocationsFailedToBeSentToDeadLetterCount",
+    });
+    expect(properties).toMatchObject({
+      Dimensions: [{ Name: "ScheduleGroup", Value: groupName() }],
+      Statistic: "Sum",
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    expect(properties).not.toHaveProperty("AlarmActions");
+  });
+
+  describe("with switchyard.yaml settings of its own", () => {
+    const file = writeConfig((document) => {
+      withSender(testSender)(document);
+      document.snapshots = { schedule: "cron(30 2 ? * MON-FRI *)", drill: { schedule: "rate(7 days)" } };
+    });
+    const built = buildStack(undefined, { configFile: file });
+
+    it("deploys the configured expressions", () => {
+      expect(scheduleProps(built, "rds-snapshot").ScheduleExpression).toBe("cron(30 2 ? * MON-FRI *)");
+      expect(scheduleProps(built, "restore-drill").ScheduleExpression).toBe("rate(7 days)");
+    });
+  });
+
+  it("deploys a schedule's own time zone", () => {
+    const built = buildStack(undefined, {
+      schedules: [
+        {
+          name: "weekly-drill",
+          description: "A drill on Sunday mornings, Berlin time",
+          expression: "cron(0 6 ? * SUN *)",
+          timezone: "Europe/Berlin",
+          target: { kind: "workflow", workflow: "restore-drill" },
+          input: { database: "orders", requestedBy: null },
+        },
+      ],
+    });
+    expect(scheduleProps(built, "weekly-drill")).toMatchObject({
+      ScheduleExpressionTimezone: "Europe/Berlin",
+      Target: expect.objectContaining({ Input: JSON.stringify({ database: "orders", requestedBy: null }) }),
+    });
+  });
+
+  it.each([
+    [
+      "a function target",
+      { kind: "function", function: "prune-snapshots" },
+      /Schedule "nightly" targets function "prune-snapshots"; the stack deploys schedules of workflows only/,
+    ],
+    [
+      "a workflow that is not registered",
+      { kind: "workflow", workflow: "vacuum" },
+      /Schedule "nightly" targets workflow "vacuum", which is not registered/,
+    ],
+  ] as const)("refuses %s at synth", (_what, target, message) => {
+    const schedule = { name: "nightly", description: "x", expression: "rate(1 day)", target, input: {} };
+    expect(() => buildStack(undefined, { schedules: [schedule as Schedule] })).toThrow(RegistryError);
+    expect(() => buildStack(undefined, { schedules: [schedule as Schedule] })).toThrow(message);
+  });
+
+  it("refuses an expression Scheduler would refuse, before anything is built", () => {
+    const schedule: Schedule = {
+      name: "nightly",
+      description: "x",
+      expression: "rate(1 minutes)",
+      target: { kind: "workflow", workflow: "rds-snapshot" },
+      input: {},
+    };
+    expect(() => buildStack(undefined, { schedules: [schedule] })).toThrow(ValidationError);
+    expect(() => buildStack(undefined, { schedules: [schedule] })).toThrow(
+      /a value of 1 takes the singular unit: rate\(1 minute\)/,
+    );
+  });
+
+  it("refuses two schedules with one name", () => {
+    const schedule: Schedule = {
+      name: "nightly",
+      description: "x",
+      expression: "rate(1 day)",
+      target: { kind: "workflow", workflow: "rds-snapshot" },
+      input: {},
+    };
+    expect(() => buildStack(undefined, { schedules: [schedule, schedule] })).toThrow(
+      /Duplicate schedule name "nightly"/,
+    );
+  });
+});
+
+describe("database snapshots", () => {
+  const region = "eu-west-1";
+  const drRegion = "eu-central-1";
+  const kmsKeyArn = `arn:aws:kms:${drRegion}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+  const arnIn = (where: string, resource: string) => ({
+    "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:rds:${where}:123456789012:${resource}`]],
+  });
+  const rdsArn = (resource: string) => arnIn(region, resource);
+  const secretArn = (name: string) => ({
+    "Fn::Join": [
+      "",
+      ["arn:", { Ref: "AWS::Partition" }, `:secretsmanager:${region}:123456789012:secret:${name}-??????`],
+    ],
+  });
+  const statementsIn = (built: typeof main, name: string, prefix = ""): Statement[] => {
+    const properties = built.template.toJSON().Resources[
+      logicalId(built.stack, built.stack.functions.get(name))
+    ].Properties as { Role: { "Fn::GetAtt": [string, string] } };
+    return statementsOf(built.template, properties.Role["Fn::GetAtt"][0]).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith(prefix)),
+    );
+  };
+  const machineStatements = (built: typeof main, name: WorkflowName): Statement[] =>
+    statementsOf(built.template, logicalId(built.stack, built.stack.workflows.get(name).role));
+  const drillRequestTags = {
+    StringEquals: {
+      "aws:RequestTag/switchyard:purpose": "restore-drill",
+      "aws:RequestTag/switchyard:created-by": "switchyard",
+    },
+    "ForAllValues:StringEquals": {
+      "aws:TagKeys": [
+        "switchyard:created-by",
+        "switchyard:purpose",
+        "switchyard:drill-snapshot",
+        "switchyard:drill-source",
+      ],
+    },
+  };
+  const listAll = {
+    Effect: "Allow",
+    Action: [
+      "rds:DescribeDBInstances",
+      "rds:DescribeDBClusters",
+      "rds:DescribeDBSnapshots",
+      "rds:DescribeDBClusterSnapshots",
+    ],
+    Resource: "*",
+  };
+  const createStatements = (tag: { key: string; value: string }) => [
+    {
+      Effect: "Allow",
+      Action: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"],
+      Resource: [rdsArn("db:*"), rdsArn("cluster:*")],
+      Condition: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value } },
+    },
+    {
+      Effect: "Allow",
+      Action: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"],
+      Resource: [rdsArn("snapshot:switchyard-*"), rdsArn("cluster-snapshot:switchyard-*")],
+      Condition: {
+        StringEquals: { "aws:RequestTag/switchyard:created-by": "switchyard" },
+        "ForAllValues:StringEquals": { "aws:TagKeys": Object.values(snapshotTagKeys) },
+      },
+    },
+    { Effect: "Allow", Action: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"], Resource: "*" },
+  ];
+
+  /** Every setting of `snapshots:` that changes a policy: selector, copyTo with a key, and the drill's. */
+  const configured = buildStack(undefined, {
+    configFile: writeConfig((document) => {
+      withSender(testSender)(document);
+      document.snapshots = {
+        selector: { tagKey: "backup-tier", tagValue: "gold" },
+        copyTo: { region: drRegion, kmsKeyArn },
+        drill: {
+          masterSecrets: {
+            orders: "orders/master",
+            billing: "rds!db-0a1b2c3d",
+            "orders-replica": "orders/master",
+          },
+          subnetGroupName: "drills",
+          securityGroupIds: ["sg-0a1b2c3d4e5f60718"],
+          instanceClass: "db.t4g.micro",
+        },
+      };
+    }),
+  });
+
+  it("opts databases in with the tag the configuration's default selector names", () => {
+    expect(config.snapshots.selector).toEqual({ tagKey: backupOptInTag.key, tagValue: backupOptInTag.value });
+  });
+
+  it.each([
+    ["plan-snapshots", [listAll]],
+    ["plan-restore-drills", [listAll]],
+    ["snapshots", [listAll]],
+    ["create-snapshot", createStatements(backupOptInTag)],
+    [
+      "prune-snapshots",
+      [
+        {
+          Effect: "Allow",
+          Action: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"],
+          Resource: "*",
+        },
+        {
+          Effect: "Allow",
+          Action: ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"],
+          Resource: [rdsArn("snapshot:switchyard-*"), rdsArn("cluster-snapshot:switchyard-*")],
+          Condition: { StringEquals: { "aws:ResourceTag/switchyard:created-by": "switchyard" } },
+        },
+      ],
+    ],
+    [
+      "start-restore-drill",
+      [
+        listAll,
+        {
+          Effect: "Allow",
+          Action: "rds:RestoreDBInstanceFromDBSnapshot",
+          Resource: [
+            rdsArn("db:switchyard-drill-*"),
+            rdsArn("snapshot:switchyard-*"),
+            rdsArn("og:*"),
+            rdsArn("pg:*"),
+            rdsArn("subgrp:*"),
+          ],
+          Condition: { ...drillRequestTags, Bool: { "rds:PubliclyAccessible": "false" } },
+        },
+        {
+          Effect: "Allow",
+          Action: "rds:AddTagsToResource",
+          Resource: rdsArn("db:switchyard-drill-*"),
+          Condition: drillRequestTags,
+        },
+      ],
+    ],
+    [
+      "run-smoke-query",
+      [{ Effect: "Allow", Action: "rds:DescribeDBInstances", Resource: rdsArn("db:switchyard-drill-*") }],
+    ],
+    // Never invoked without snapshots.copyTo, which the sample configuration does not set.
+    ["copy-snapshot", []],
+  ] as const)("grants %s exactly its RDS access", (name, expected) => {
+    expect(statementsIn(main, name, "rds:")).toEqual(expected);
+  });
+
+  it.each(functionNames.filter((name) => !(name in snapshotNeeds) && !gateNeedsOf(name).databaseSnapshots))(
+    "grants %s no RDS access",
+    (name) => {
+      expect(statementsIn(main, name, "rds:")).toEqual([]);
+    },
+  );
+
+  it("snapshots, with create-snapshot and snapshot-before-change alike, only databases with the configured tag", () => {
+    const tag = { key: "backup-tier", value: "gold" };
+    expect(statementsIn(configured, "create-snapshot", "rds:")).toEqual(createStatements(tag));
+    expect(statementsIn(configured, "snapshot-before-change", "rds:")).toEqual(createStatements(tag));
+    expect(Object.values(configured.template.findOutputs("*", { Value: "backup-tier=gold" }))).toHaveLength(
+      1,
+    );
+  });
+
+  it("matches the tags and names the snapshot service gives, the note included", () => {
+    const tags = snapshotTags({ reason: "manual", note: "before the orders migration" });
+    expect(Object.values(snapshotTagKeys)).toEqual(expect.arrayContaining(Object.keys(tags)));
+    expect(Object.keys(tags)).toContain(snapshotTagKeys.note);
+  });
+
+  it("matches the name and tags the RDS adapter gives a drill instance, and keeps it private", async () => {
+    const snapshotId = snapshotName("orders", "scheduled", new Date("2026-05-01T03:00:00Z"));
+    const sent: { name: string; input: Record<string, unknown> }[] = [];
+    const client = {
+      config: { region: async () => region },
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        sent.push({ name: command.constructor.name, input: command.input });
+        if (command.constructor.name === "DescribeDBSnapshotsCommand") {
+          return {
+            DBSnapshots: [
+              {
+                DBSnapshotIdentifier: snapshotId,
+                DBInstanceIdentifier: "orders",
+                Status: "available",
+                TagList: Object.entries(snapshotTags({ reason: "scheduled" })).map(([Key, Value]) => ({
+                  Key,
+                  Value,
+                })),
+              },
+            ],
+          };
+        }
+        if (command.constructor.name === "DescribeDBInstancesCommand") {
+          return {
+            DBInstances: [{ DBInstanceIdentifier: "orders", DBSubnetGroup: { DBSubnetGroupName: "orders" } }],
+          };
+        }
+        return {};
+      },
+    } as unknown as RDSClient;
+    const service = new RdsSnapshotService({
+      client,
+      clock: { now: () => new Date("2026-05-02T05:00:00Z") },
+    });
+    const scratch = drillScratchName("orders", new Date("2026-05-02T05:00:00Z"));
+    await service.restoreForDrill(snapshotId, scratch);
+
+    const restore = sent.find((c) => c.name === "RestoreDBInstanceFromDBSnapshotCommand")!.input;
+    expect(restore.DBInstanceIdentifier).toMatch(new RegExp(`^${drillInstancePattern.replace("*", "")}`));
+    expect(restore.DBSnapshotIdentifier).toMatch(new RegExp(`^${snapshotNamePattern.replace("*", "")}`));
+    expect(restore.PubliclyAccessible).toBe(false);
+    const tags = Object.fromEntries(
+      (restore.Tags as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]),
+    );
+    expect(tags).toMatchObject({
+      [drillTagKeys.purpose]: drillPurpose,
+      [snapshotTagKeys.createdBy]: snapshotCreator,
+    });
+    expect(Object.keys(tags).sort()).toEqual(
+      drillRequestTags["ForAllValues:StringEquals"]["aws:TagKeys"].slice().sort(),
+    );
+  });
+
+  it("copies only with snapshots.copyTo: from this region to the same names there, re-encrypted with its key", () => {
+    const sourceAndCopy = [
+      rdsArn("snapshot:switchyard-*"),
+      rdsArn("cluster-snapshot:switchyard-*"),
+      arnIn(drRegion, "snapshot:switchyard-*"),
+      arnIn(drRegion, "cluster-snapshot:switchyard-*"),
+    ];
+    expect(statementsIn(configured, "copy-snapshot")).toEqual(
+      expect.arrayContaining([
+        {
+          Effect: "Allow",
+          Action: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"],
+          Resource: "*",
+        },
+        {
+          Effect: "Allow",
+          Action: ["rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot"],
+          Resource: sourceAndCopy,
+        },
+        {
+          Effect: "Allow",
+          Action: "rds:AddTagsToResource",
+          Resource: [
+            arnIn(drRegion, "snapshot:switchyard-*"),
+            arnIn(drRegion, "cluster-snapshot:switchyard-*"),
+          ],
+        },
+        {
+          Effect: "Allow",
+          Action: [...copyKeyActions],
+          Resource: kmsKeyArn,
+          Condition: { StringEquals: { "kms:ViaService": `rds.${drRegion}.amazonaws.com` } },
+        },
+      ]),
+    );
+    expect(statementsIn(main, "copy-snapshot", "rds:")).toEqual([]);
+    for (const name of functionNames) {
+      expect(statementsIn(main, name, "kms:")).toEqual([]);
+      if (name !== "copy-snapshot") {
+        expect(
+          statementsIn(configured, name).filter((s) => actionsOf(s).some((a) => a.startsWith("rds:Copy"))),
+        ).toEqual([]);
+        expect(statementsIn(configured, name, "kms:")).toEqual([]);
+      }
+    }
+  });
+
+  it("grants no KMS key when copyTo names none (an unencrypted source needs none)", () => {
+    const built = buildStack(undefined, {
+      configFile: writeConfig((document) => {
+        withSender(testSender)(document);
+        document.snapshots = { copyTo: { region: drRegion } };
+      }),
+    });
+    expect(statementsIn(built, "copy-snapshot", "rds:Copy")).toHaveLength(1);
+    expect(statementsIn(built, "copy-snapshot", "kms:")).toEqual([]);
+  });
+
+  it("restores drills into the configured subnet group only, when one is named", () => {
+    const [restore] = statementsIn(configured, "start-restore-drill", "rds:Restore");
+    expect(resourcesOf(restore!)).toContainEqual(rdsArn("subgrp:drills"));
+    expect(resourcesOf(restore!)).not.toContainEqual(rdsArn("subgrp:*"));
+  });
+
+  it("lets run-smoke-query read exactly the configured master secrets, and trust the RDS CA bundle", () => {
+    expect(statementsIn(configured, smokeQueryFunction, "secretsmanager:")).toEqual([
+      {
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: [secretArn("orders/master"), secretArn("rds!db-0a1b2c3d")],
+      },
+    ]);
+    expect(statementsIn(main, smokeQueryFunction, "secretsmanager:")).toEqual([]);
+    expect(fnVariables(smokeQueryFunction).NODE_EXTRA_CA_CERTS).toBe(rdsCaBundlePath);
+  });
+
+  it("lets rds-snapshot poll only Switchyard's snapshots", () => {
+    expect(
+      machineStatements(main, "rds-snapshot").filter((s) => actionsOf(s).some((a) => a.startsWith("rds:"))),
+    ).toEqual([
+      { Effect: "Allow", Action: "rds:DescribeDBSnapshots", Resource: rdsArn("snapshot:switchyard-*") },
+      {
+        Effect: "Allow",
+        Action: "rds:DescribeDBClusterSnapshots",
+        Resource: rdsArn("cluster-snapshot:switchyard-*"),
+      },
+    ]);
+  });
+
+  it("lets restore-drill delete only drill instances tagged as such", () => {
+    expect(
+      machineStatements(main, "restore-drill").filter((s) => actionsOf(s).some((a) => a.startsWith("rds:"))),
+    ).toEqual([
+      { Effect: "Allow", Action: "rds:DescribeDBInstances", Resource: rdsArn(`db:${drillInstancePattern}`) },
+      {
+        Effect: "Allow",
+        Action: "rds:DeleteDBInstance",
+        Resource: rdsArn(`db:${drillInstancePattern}`),
+        Condition: {
+          StringEquals: {
+            [`aws:ResourceTag/${drillTagKeys.purpose}`]: drillPurpose,
+            "aws:ResourceTag/switchyard:created-by": "switchyard",
+          },
+        },
+      },
+    ]);
+  });
+
+  it.each(Object.keys(workflows) as WorkflowName[])(
+    "lets %s call every AWS SDK integration its definition uses, and starts it only once that is granted",
+    (name) => {
+      const asl = readFileSync(join(projectRoot, workflows[name].file), "utf8");
+      const integrations = [...asl.matchAll(/"arn:aws:states:::aws-sdk:([a-z0-9]+):(\w+)"/g)].map(
+        ([, service, action]) => `${service}:${action![0]!.toUpperCase()}${action!.slice(1)}`,
+      );
+      const granted = machineStatements(main, name).flatMap(actionsOf);
+      for (const action of integrations) expect(granted).toContain(action);
+      if (integrations.length === 0) return;
+      const machine = main.stack.workflows.get(name);
+      const resource = main.template.toJSON().Resources[logicalId(main.stack, machine)] as {
+        DependsOn: string[];
+      };
+      const policy = machine.node.scope!.node.findChild("DatabaseAccess") as iam.Policy;
+      expect(resource.DependsOn).toContain(main.stack.getLogicalId(policy.node.defaultChild as CfnElement));
+    },
+  );
+
+  it("grants no RDS delete anywhere without a tag condition, and no rds:* at all", () => {
+    for (const built of [main, configured]) {
+      const statements = Object.values(built.template.findResources("AWS::IAM::Policy")).flatMap(
+        (policy) =>
+          (
+            policy as {
+              Properties: {
+                PolicyDocument: {
+                  Statement: (Statement & { Condition?: Record<string, Record<string, unknown>> })[];
+                };
+              };
+            }
+          ).Properties.PolicyDocument.Statement,
+      );
+      for (const statement of statements) {
+        const actions = actionsOf(statement);
+        expect(actions.filter((a) => a === "rds:*" || a === "*")).toEqual([]);
+        if (!actions.some((a) => a.startsWith("rds:Delete"))) continue;
+        const tagged = Object.keys(statement.Condition?.StringEquals ?? {}).filter((key) =>
+          key.startsWith("aws:ResourceTag/"),
+        );
+        expect(tagged.length, JSON.stringify(statement)).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("places run-smoke-query outside any VPC without the rotation network context", () => {
+    expect(fnProperties(smokeQueryFunction)).not.toHaveProperty("VpcConfig");
+  });
+
+  it("passes cdk-nag with every snapshot setting configured", () => {
+    for (const pack of compliancePacks()) expect(pack.validateScope(configured.stack).violations).toEqual([]);
+  });
+
+  it.each([
+    [
+      "a master secret name IAM would read as a wildcard",
+      { drill: { masterSecrets: { orders: "orders/*" } } },
+      /snapshots\.drill\.masterSecrets\.orders is "orders\/\*"; expected a Secrets Manager secret name/,
+    ],
+    [
+      "a subnet group name IAM would read as a wildcard",
+      { drill: { subnetGroupName: "drill-*" } },
+      /snapshots\.drill\.subnetGroupName is "drill-\*"; expected a DB subnet group name/,
+    ],
+  ])("refuses %s before anything is built", (_what, snapshots, message) => {
+    const file = writeConfig((document) => {
+      withSender(testSender)(document);
+      document.snapshots = snapshots;
+    });
+    expect(() => buildStack(undefined, { configFile: file })).toThrow(ConfigError);
+    expect(() => buildStack(undefined, { configFile: file })).toThrow(message);
   });
 });
 

@@ -176,7 +176,12 @@ describe("switchyard.yaml snapshots", () => {
       waitTimeoutMinutes: 60,
       pollIntervalSeconds: 30,
       quota: { limit: 100, warnAtPercent: 80 },
-      drill: { schedule: "cron(0 5 1 * ? *)", smokeQuery: "select count(*) from orders", timeoutMinutes: 60 },
+      drill: {
+        schedule: "cron(0 5 1 * ? *)",
+        smokeQuery: "select count(*) from orders",
+        timeoutMinutes: 60,
+        masterSecrets: {},
+      },
     });
   });
 
@@ -198,6 +203,7 @@ describe("switchyard.yaml snapshots", () => {
       schedule: "cron(0 5 1 * ? *)",
       smokeQuery: "select 1",
       timeoutMinutes: 60,
+      masterSecrets: {},
     });
     expect(snapshots.copyTo?.region).toBe("eu-central-1");
   });
@@ -240,6 +246,18 @@ describe("switchyard.yaml snapshots", () => {
       `${valid}snapshots: { copyTo: { region: Frankfurt } }\n`,
       "snapshots.copyTo.region",
       "expected an AWS region",
+    ],
+    [
+      "a drill instance class that is not one",
+      `${valid}snapshots: { drill: { instanceClass: t4g.micro } }\n`,
+      "snapshots.drill.instanceClass",
+      "expected an instance class such as db.t4g.micro",
+    ],
+    [
+      "a drill security group that is not an id",
+      `${valid}snapshots: { drill: { securityGroupIds: [default] } }\n`,
+      "snapshots.drill.securityGroupIds[0]",
+      "expected a security group id",
     ],
     [
       "a retention of 0 days",

@@ -328,6 +328,7 @@ export class RdsSnapshotService implements SnapshotService {
     database: string;
     reason: Snapshot["reason"];
     promotionId?: string;
+    note?: string;
   }): Promise<Snapshot> {
     const id = snapshotName(input.database, input.reason, this.clock.now());
     const tags = snapshotTags(input);
