@@ -3,6 +3,9 @@
 import "../local/shims/node20.ts";
 import type { BenchResult } from "./types.ts";
 
+// The functions' own log lines would drown the figures; the suites are imported below, after this is set.
+process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
+
 const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> = {
   pattern: () => import("./pattern.bench.ts"),
   bus: () => import("./bus.bench.ts"),
@@ -10,6 +13,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<BenchResult[]> }>> =
   approval: () => import("./approval.bench.ts"),
   rotation: () => import("./rotation.bench.ts"),
   snapshot: () => import("./snapshot.bench.ts"),
+  incident: () => import("./incident.bench.ts"),
 };
 
 const only = process.argv.slice(2);

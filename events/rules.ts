@@ -131,4 +131,43 @@ export const rules: readonly Rule[] = [
     retryPolicy: defaultRetryPolicy,
     deadLetterQueue: true,
   },
+  {
+    name: "cloudwatch-alarm-state-changed",
+    description:
+      "A CloudWatch alarm changing state becomes an Alert Received (ALARM fires, OK resolves, INSUFFICIENT_DATA as configured)",
+    bus: "default",
+    pattern: { source: ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"] },
+    target: { kind: "function", function: "normalize-alarm" },
+    retryPolicy: defaultRetryPolicy,
+    deadLetterQueue: true,
+  },
+  {
+    name: "switchyard-failure-alert",
+    description: "Switchyard's own failures open incidents; the success of the same subject resolves them",
+    bus: "switchyard",
+    pattern: {
+      source: ["switchyard"],
+      "detail-type": [
+        "Secret Rollout Failed",
+        "Restore Drill Failed",
+        "Promotion Rolled Back",
+        "Secret Rotated",
+        "Restore Drill Passed",
+        "Promotion Succeeded",
+      ],
+    },
+    target: { kind: "function", function: "normalize-failure" },
+    retryPolicy: defaultRetryPolicy,
+    deadLetterQueue: true,
+  },
+  {
+    name: "alert-received",
+    description:
+      "A firing alert starts its incident's escalation (one per fingerprint and start); a resolved one ends it",
+    bus: "switchyard",
+    pattern: { source: ["switchyard"], "detail-type": ["Alert Received"] },
+    target: { kind: "function", function: "route-alert" },
+    retryPolicy: defaultRetryPolicy,
+    deadLetterQueue: true,
+  },
 ];

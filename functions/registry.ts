@@ -329,6 +329,106 @@ export const functions = {
       { method: "POST", path: "/snapshots/drills" },
     ],
   },
+  "ingest-alertmanager-webhook": {
+    entry: "functions/handlers/ingest-alertmanager-webhook.ts",
+    id: "IngestAlertmanagerWebhook",
+    description:
+      "Receives Alertmanager webhooks (v4, bearer token) and publishes one Alert Received per alert fingerprint",
+    // A 1 MB group can take about a hundred PutEvents calls.
+    timeoutSeconds: 30,
+    memoryMb: 256,
+    publishesEvents: true,
+    http: [{ method: "POST", path: "/webhooks/alertmanager" }],
+  },
+  "normalize-alarm": {
+    entry: "functions/handlers/normalize-alarm.ts",
+    id: "NormalizeAlarm",
+    description: "Turns a CloudWatch Alarm State Change into an Alert Received (ALARM fires, OK resolves)",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  "normalize-failure": {
+    entry: "functions/handlers/normalize-failure.ts",
+    id: "NormalizeFailure",
+    description:
+      "Turns Switchyard's own failures (rollout, restore drill, rollback) into Alert Received, and their later success into its resolution",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  "route-alert": {
+    entry: "functions/handlers/route-alert.ts",
+    id: "RouteAlert",
+    description:
+      "Opens an incident for a firing alert (one execution per fingerprint and start) or resolves the open one",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+  },
+  "open-incident": {
+    entry: "functions/handlers/open-incident.ts",
+    id: "OpenIncident",
+    description: "Records an incident, freezes its service when severe enough, publishes Incident Opened",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  "notify-incident": {
+    entry: "functions/handlers/notify-incident.ts",
+    id: "NotifyIncident",
+    description:
+      "Notifies one escalation level: Slack (the channel and thread), PagerDuty (trigger) and e-mail, each independently",
+    timeoutSeconds: 60,
+    memoryMb: 256,
+  },
+  "await-incident": {
+    entry: "functions/handlers/await-incident.ts",
+    id: "AwaitIncident",
+    description: "Parks an incident's workflow on a task token until it is acknowledged or resolved",
+    timeoutSeconds: 10,
+    memoryMb: 256,
+  },
+  "escalate-incident": {
+    entry: "functions/handlers/escalate-incident.ts",
+    id: "EscalateIncident",
+    description: "Moves an unacknowledged incident to the next escalation level, or ends escalation",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  "close-incident": {
+    entry: "functions/handlers/close-incident.ts",
+    id: "CloseIncident",
+    description:
+      "Tells PagerDuty and Slack an incident was acknowledged or resolved; on resolve lifts its freeze and publishes Incident Resolved",
+    timeoutSeconds: 60,
+    memoryMb: 256,
+    publishesEvents: true,
+  },
+  incidents: {
+    entry: "functions/handlers/incidents.ts",
+    id: "Incidents",
+    description:
+      "Incidents: GET /incidents, GET /incidents/{id} (timeline), POST /incidents/{id}/ack (API, CLI and the signed ack link)",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+    publishesEvents: true,
+    http: [
+      { method: "GET", path: "/incidents" },
+      { method: "GET", path: "/incidents/{id}", pages: true },
+      { method: "POST", path: "/incidents/{id}/ack", pages: true },
+    ],
+  },
+  "ingest-pagerduty-webhook": {
+    entry: "functions/handlers/ingest-pagerduty-webhook.ts",
+    id: "IngestPagerdutyWebhook",
+    description:
+      "Receives PagerDuty v3 webhooks (signature verified): an acknowledgement in PagerDuty acknowledges the incident",
+    timeoutSeconds: 15,
+    memoryMb: 256,
+    publishesEvents: true,
+    http: [{ method: "POST", path: "/webhooks/pagerduty" }],
+  },
   "list-environments": {
     entry: "functions/handlers/list-environments.ts",
     id: "ListEnvironments",

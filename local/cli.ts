@@ -154,6 +154,79 @@ const listApprovals = (list: ApprovalView[]): string =>
         )
         .join("");
 
+interface IncidentView {
+  id: string;
+  fingerprint: string;
+  status: string;
+  severity: string;
+  level: number;
+  service?: string;
+  summary: string;
+  alertSource: string;
+  runbookUrl?: string;
+  sourceUrl?: string;
+  description?: string;
+  labels?: Record<string, string>;
+  openedAt: string;
+  acknowledgedAt?: string;
+  acknowledgedBy?: string;
+  resolvedAt?: string;
+  resolution?: string;
+  froze?: boolean;
+  timeline?: { at: string; kind: string; message: string }[];
+  changed?: boolean;
+}
+
+/** The widest summary the incident table shows; `incidents show` has the whole text. */
+const maxSummaryColumn = 60;
+
+const withoutMilliseconds = (iso: string): string => iso.replace(/\.\d+Z$/, "Z");
+
+const clip = (text: string, width: number): string =>
+  text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+
+/** The incidents as a table, newest first as the API lists them. */
+export const listIncidents = (incidents: readonly IncidentView[], status: string | undefined): string =>
+  incidents.length === 0
+    ? `no ${status ? `${status} ` : ""}incidents\n`
+    : table([
+        ["ID", "STATUS", "SEVERITY", "LEVEL", "SERVICE", "SUMMARY", "OPENED"],
+        ...incidents.map((i) => [
+          i.id,
+          i.status,
+          i.severity,
+          String(i.level),
+          i.service ?? "-",
+          clip(i.summary, maxSummaryColumn),
+          withoutMilliseconds(i.openedAt),
+        ]),
+      ]);
+
+/** One incident for a person: what, where, who answered, and its timeline. */
+export const describeIncident = (i: IncidentView): string => {
+  const state =
+    i.status === "acknowledged"
+      ? `acknowledged by ${i.acknowledgedBy ?? "someone"}${i.acknowledgedAt ? ` at ${withoutMilliseconds(i.acknowledgedAt)}` : ""}`
+      : i.status === "resolved"
+        ? `resolved${i.resolvedAt ? ` at ${withoutMilliseconds(i.resolvedAt)}` : ""}${i.resolution ? ` (${i.resolution})` : ""}`
+        : `open, level ${i.level}`;
+  const labels = Object.entries(i.labels ?? {}).map(([key, value]) => `${key}=${value}`);
+  const lines = [
+    `${i.id}  ${i.severity}  ${state}`,
+    `summary      ${i.summary}`,
+    ...(i.description ? [`description  ${i.description}`] : []),
+    `service      ${i.service ?? "-"}${i.froze ? " (frozen by this incident)" : ""}`,
+    `source       ${i.alertSource}${i.sourceUrl ? ` ${i.sourceUrl}` : ""}`,
+    ...(i.runbookUrl ? [`runbook      ${i.runbookUrl}`] : []),
+    `fingerprint  ${i.fingerprint}`,
+    `opened       ${withoutMilliseconds(i.openedAt)}`,
+    ...(labels.length > 0 ? [`labels       ${labels.join(" ")}`] : []),
+    "timeline:",
+    ...(i.timeline ?? []).map((e) => `  ${withoutMilliseconds(e.at)}  ${e.kind.padEnd(16)}  ${e.message}`),
+  ];
+  return `${lines.join("\n")}\n`;
+};
+
 /** The approver's local API token, from the secret store the runtime filled (never printed). */
 const approverToken = async (approver: string): Promise<string> => {
   const { openLocalSecretStore } = await import("./secrets.ts");
@@ -597,6 +670,71 @@ export const buildProgram = (): Command => {
         process.stdout.write(`${record.id}  ${record.state}  (${progressOf(record)})\n`);
       });
   }
+
+  const incidents = program
+    .command("incidents")
+    .description("incidents opened by alerts: list them, show one with its timeline, acknowledge one");
+  incidents
+    .command("list")
+    .description("list incidents, newest first")
+    .option("--status <status>", "open, acknowledged or resolved (default: all)")
+    .option("--limit <n>", "at most this many (1 to 1000)", "100")
+    .option("--json", "print the API's JSON")
+    .action(async (options: { status?: string; limit: string; json?: boolean }) => {
+      const query = new URLSearchParams({
+        ...(options.status !== undefined && { status: options.status }),
+        limit: options.limit,
+      });
+      const { status, body } = await callRuntime(`/incidents?${query}`, {
+        headers: { accept: "application/json" },
+      });
+      if (status !== 200) throw new CliError(errorMessage(body));
+      if (options.json) print(body);
+      else
+        process.stdout.write(
+          listIncidents((body as { incidents: IncidentView[] }).incidents, options.status),
+        );
+    });
+  incidents
+    .command("show")
+    .description("show an incident with its labels and timeline")
+    .argument("<id>", "the incident id (switchyard incidents list)")
+    .option("--json", "print the API's JSON")
+    .action(async (id: string, options: { json?: boolean }) => {
+      const { status, body } = await callRuntime(`/incidents/${encodeURIComponent(id)}`, {
+        headers: { accept: "application/json" },
+      });
+      if (status !== 200) throw new CliError(errorMessage(body));
+      if (options.json) print(body);
+      else process.stdout.write(describeIncident(body as IncidentView));
+    });
+  incidents
+    .command("ack")
+    .description("acknowledge an incident: escalation stops, PagerDuty and the Slack thread are told")
+    .argument("<id>", "the incident id (switchyard incidents list)")
+    .option("--as <name>", "who acknowledges (default: your login name)")
+    .option("--json", "print the API's JSON")
+    .action(async (id: string, options: { as?: string; json?: boolean }) => {
+      const { status, body } = await callRuntime(`/incidents/${encodeURIComponent(id)}/ack`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          "user-agent": "switchyard-cli",
+          ...(options.as !== undefined ? { "x-switchyard-user": options.as } : callerHeaders()),
+        },
+        body: "{}",
+      });
+      if (status !== 200) throw new CliError(errorMessage(body));
+      const incident = body as IncidentView;
+      if (options.json) print(incident);
+      else
+        process.stdout.write(
+          incident.changed
+            ? `${incident.id}  acknowledged by ${incident.acknowledgedBy ?? "you"}\n`
+            : `${incident.id}  already acknowledged by ${incident.acknowledgedBy ?? "someone"}${incident.acknowledgedAt ? ` at ${withoutMilliseconds(incident.acknowledgedAt)}` : ""}\n`,
+        );
+    });
 
   const snapshots = program
     .command("snapshots")

@@ -4,8 +4,11 @@ import { randomUUID } from "node:crypto";
 import { SqsSchema } from "@aws-lambda-powertools/parser/schemas";
 import type { Context } from "aws-lambda";
 import { overlapHoursOf, type SwitchyardConfig } from "../functions/core/config.ts";
+import { makeAckUrl } from "../functions/core/incident-links.ts";
+import type { IncidentDeps, RecentChanges } from "../functions/core/incidents.ts";
 import type {
   ApprovalStore,
+  ChatNotifier,
   Clock,
   DatabaseAdmin,
   DeployTarget,
@@ -15,7 +18,9 @@ import type {
   IdempotencyStore,
   IdGenerator,
   ImageRegistry,
+  IncidentStore,
   Mailer,
+  Pager,
   PromotionStore,
   SecretStore,
   SnapshotService,
@@ -24,10 +29,16 @@ import type {
   WorkloadTarget,
 } from "../functions/core/ports.ts";
 import { makeApprovalsApi } from "../functions/handlers/approvals.ts";
+import { awaitIncidentInputSchema, makeAwaitIncident } from "../functions/handlers/await-incident.ts";
+import { closeIncidentInputSchema, makeCloseIncident } from "../functions/handlers/close-incident.ts";
 import { makeCommitImages } from "../functions/handlers/commit-images.ts";
 import { copySnapshotInputSchema, makeCopySnapshot } from "../functions/handlers/copy-snapshot.ts";
 import { createSnapshotInputSchema, makeCreateSnapshot } from "../functions/handlers/create-snapshot.ts";
 import { decidePromotionInputSchema, makeDecidePromotion } from "../functions/handlers/decide-promotion.ts";
+import {
+  escalateIncidentInputSchema,
+  makeEscalateIncident,
+} from "../functions/handlers/escalate-incident.ts";
 import { expireApprovalInputSchema, makeExpireApproval } from "../functions/handlers/expire-approval.ts";
 import { finishPromotionInputSchema, makeFinishPromotion } from "../functions/handlers/finish-promotion.ts";
 import {
@@ -42,8 +53,24 @@ import { finishSnapshotInputSchema, makeFinishSnapshot } from "../functions/hand
 import { freezesRequest, makeFreezes } from "../functions/handlers/freezes.ts";
 import { gatePromotionInputSchema, makeGatePromotion } from "../functions/handlers/gate-promotion.ts";
 import { getPromotionsRequest, makeGetPromotions } from "../functions/handlers/get-promotions.ts";
+import { incidentsRequest, makeIncidents } from "../functions/handlers/incidents.ts";
+import {
+  ingestAlertmanagerWebhookRequest,
+  makeIngestAlertmanagerWebhook,
+} from "../functions/handlers/ingest-alertmanager-webhook.ts";
 import { makeIngestGithubWebhook } from "../functions/handlers/ingest-github-webhook.ts";
+import {
+  ingestPagerdutyWebhookRequest,
+  makeIngestPagerdutyWebhook,
+} from "../functions/handlers/ingest-pagerduty-webhook.ts";
 import { makeListEnvironments } from "../functions/handlers/list-environments.ts";
+import { makeNormalizeAlarm, normalizeAlarmEventSchema } from "../functions/handlers/normalize-alarm.ts";
+import {
+  makeNormalizeFailure,
+  normalizeFailureEventSchema,
+} from "../functions/handlers/normalize-failure.ts";
+import { makeNotifyIncident, notifyIncidentInputSchema } from "../functions/handlers/notify-incident.ts";
+import { makeOpenIncident, openIncidentInputSchema } from "../functions/handlers/open-incident.ts";
 import {
   makePlanRestoreDrills,
   planRestoreDrillsInputSchema,
@@ -71,6 +98,7 @@ import {
 } from "../functions/handlers/restart-deployment.ts";
 import { makeRevertPromotion, revertPromotionInputSchema } from "../functions/handlers/revert-promotion.ts";
 import { makeRotateSecret, rotateSecretEventSchema } from "../functions/handlers/rotate-secret.ts";
+import { makeRouteAlert, routeAlertEventSchema } from "../functions/handlers/route-alert.ts";
 import { makeRunSmokeQuery, runSmokeQueryInputSchema } from "../functions/handlers/run-smoke-query.ts";
 import {
   makeSnapshotBeforeChange,
@@ -117,6 +145,12 @@ export interface LocalFunctionDeps {
   freezes: FreezeStore;
   snapshots: SnapshotService;
   mailer: Mailer;
+  incidents: IncidentStore;
+  /** PagerDuty for real when its routing key is in the secret store, the outbox otherwise. */
+  pager: Pager;
+  /** Slack for real when its token is in the secret store, the outbox otherwise. */
+  chat: ChatNotifier;
+  recentChanges: RecentChanges;
   /** The runtime's own URL, known once it listens: approval links point at it unless approvals.baseUrl is set. */
   baseUrl: () => string;
   /** The approver a local per-approver bearer token belongs to. */
@@ -178,6 +212,30 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
       warn: (message: string, attributes: Record<string, unknown>) =>
         functionLogger.warn(message, attributes),
     },
+  };
+  const incident: IncidentDeps = {
+    config,
+    incidents: deps.incidents,
+    freezes: deps.freezes,
+    pager: deps.pager,
+    chat: deps.chat,
+    mailer: deps.mailer,
+    callbacks: deps.callbacks,
+    workflows: deps.workflows,
+    publisher: deps.publisher,
+    clock: deps.clock,
+    ids: deps.ids,
+    recentChanges: deps.recentChanges,
+    ackUrl: makeAckUrl({
+      config,
+      secrets: deps.secrets,
+      baseUrl: () => config.incidents.baseUrl ?? deps.baseUrl(),
+      clock: deps.clock,
+      onSignFailure: (error) =>
+        functionLogger.warn("acknowledge links are unsigned: the link key could not be read", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    }),
   };
   const handlers = {
     "resolve-services": withHandlerStack(makeResolveServices({ config }), resolveServicesInputSchema),
@@ -332,6 +390,48 @@ export const localFunctions = (deps: LocalFunctionDeps): Record<FunctionName, Lo
       }),
       snapshotsRequest,
     ),
+    "ingest-alertmanager-webhook": withHttpStack(
+      makeIngestAlertmanagerWebhook({ config, secrets: deps.secrets, publisher: deps.publisher, clock }),
+      ingestAlertmanagerWebhookRequest,
+    ),
+    "normalize-alarm": withHandlerStack(
+      makeNormalizeAlarm({ config, publisher: deps.publisher }),
+      normalizeAlarmEventSchema,
+    ),
+    "normalize-failure": withHandlerStack(
+      makeNormalizeFailure({ config, publisher: deps.publisher, incidents: deps.incidents }),
+      normalizeFailureEventSchema,
+    ),
+    incidents: withHttpStack(
+      makeIncidents({
+        config,
+        incidents: deps.incidents,
+        callbacks: deps.callbacks,
+        publisher: deps.publisher,
+        clock,
+        secrets: deps.secrets,
+        anonymousCanRead: true,
+        trustUserHeader: true,
+      }),
+      incidentsRequest,
+    ),
+    "ingest-pagerduty-webhook": withHttpStack(
+      makeIngestPagerdutyWebhook({
+        config,
+        secrets: deps.secrets,
+        incidents: deps.incidents,
+        callbacks: deps.callbacks,
+        publisher: deps.publisher,
+        clock,
+      }),
+      ingestPagerdutyWebhookRequest,
+    ),
+    "route-alert": withHandlerStack(makeRouteAlert(incident), routeAlertEventSchema),
+    "open-incident": withHandlerStack(makeOpenIncident(incident), openIncidentInputSchema),
+    "notify-incident": withHandlerStack(makeNotifyIncident(incident), notifyIncidentInputSchema),
+    "await-incident": withHandlerStack(makeAwaitIncident(incident), awaitIncidentInputSchema),
+    "escalate-incident": withHandlerStack(makeEscalateIncident(incident), escalateIncidentInputSchema),
+    "close-incident": withHandlerStack(makeCloseIncident(incident), closeIncidentInputSchema),
   } satisfies Record<FunctionName, unknown>;
   return Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [

@@ -13,7 +13,9 @@ import {
   kubeConfigFor,
 } from "../functions/adapters/kubernetes/kubernetes-deploy-target.ts";
 import { KubernetesWorkloadTarget } from "../functions/adapters/kubernetes/kubernetes-workload-target.ts";
+import { EventsApiPager } from "../functions/adapters/pagerduty/events-api-pager.ts";
 import { PgDatabaseAdmin } from "../functions/adapters/postgres/pg-database-admin.ts";
+import { SlackWebApiNotifier } from "../functions/adapters/slack/web-api-notifier.ts";
 import { degradedMatches, type SwitchyardConfig, valuesFile } from "../functions/core/config.ts";
 import { ensureLinkKey } from "../functions/core/link-token.ts";
 import type {
@@ -22,6 +24,7 @@ import type {
   WorkflowCallbacks,
   WorkflowStarter,
 } from "../functions/core/ports.ts";
+import { type ChangeEvent, EventLogRecentChanges } from "../functions/core/recent-changes.ts";
 import { readImage } from "../functions/core/values-file.ts";
 import { type QueueName, queues } from "../functions/registry.ts";
 import { loadConfig } from "../functions/wiring/config.ts";
@@ -29,11 +32,18 @@ import type { WorkflowName } from "../workflows/registry.ts";
 import { BusEventPublisher } from "./adapters/bus-event-publisher.ts";
 import { GitGitOpsRepository } from "./adapters/git-gitops-repository.ts";
 import { LocalSnapshotService } from "./adapters/local-snapshot-service.ts";
+import {
+  fallbackChatNotifier,
+  fallbackPager,
+  OutboxChatNotifier,
+  OutboxPager,
+} from "./adapters/outbox-incident-notifiers.ts";
 import { OutboxMailer } from "./adapters/outbox-mailer.ts";
 import { SqliteApprovalStore } from "./adapters/sqlite-approval-store.ts";
 import { SqliteFreezeStore } from "./adapters/sqlite-freeze-store.ts";
 import { SqliteIdempotencyStore } from "./adapters/sqlite-idempotency-store.ts";
 import { SqliteImageRegistry } from "./adapters/sqlite-image-registry.ts";
+import { SqliteIncidentStore } from "./adapters/sqlite-incident-store.ts";
 import { SqlitePromotionStore } from "./adapters/sqlite-promotion-store.ts";
 import { approverForToken, ensureApproverTokens } from "./approver-tokens.ts";
 import { type Deliver, type EventBusOptions, LocalEventBus } from "./bus/event-bus.ts";
@@ -103,6 +113,9 @@ export const snapshotsDirectory = "snapshots";
 export const outboxDirectory = "outbox";
 
 const systemClock = { now: () => new Date() };
+const uuids = { next: () => randomUUID() };
+/** How many of the newest events an incident's "recent changes" look through. */
+const recentEventsRead = 1000;
 
 /** Everyone who approves a gated environment in switchyard.yaml. */
 const gatedApprovers = (config: SwitchyardConfig): string[] =>
@@ -253,6 +266,25 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
         clock: systemClock,
         ids: { next: () => randomUUID() },
       }),
+      incidents: new SqliteIncidentStore({ db }),
+      pager: fallbackPager(
+        new EventsApiPager({ eventsUrl: config.incidents.pagerduty.eventsUrl, secrets }),
+        new OutboxPager({ dir: join(options.home, outboxDirectory), clock: systemClock, ids: uuids }),
+        secrets,
+      ),
+      chat: fallbackChatNotifier(
+        new SlackWebApiNotifier({
+          apiUrl: config.incidents.slack.apiUrl,
+          tokenSecret: config.incidents.slack.token.secret,
+          secrets,
+        }),
+        new OutboxChatNotifier({ dir: join(options.home, outboxDirectory), clock: systemClock, ids: uuids }),
+        secrets,
+        config.incidents.slack.token.secret,
+      ),
+      recentChanges: new EventLogRecentChanges(config, async () =>
+        bus!.listEvents({ limit: recentEventsRead }).map((stored) => stored.event as unknown as ChangeEvent),
+      ),
       baseUrl: () => runtimeUrl,
       approverForToken: approverForToken(secrets, () => gatedApprovers(config)),
       workloads,

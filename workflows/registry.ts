@@ -78,6 +78,15 @@ export const workflows = {
     functions: ["plan-restore-drills", "start-restore-drill", "run-smoke-query", "finish-restore-drill"],
     timeoutSeconds: 7 * 24 * 60 * 60,
   },
+  "incident-escalation": {
+    file: "workflows/incident-escalation.asl.json",
+    id: "IncidentEscalation",
+    description:
+      "One open incident: Slack and PagerDuty, wait for an acknowledgement, escalate level by level, close on resolution",
+    functions: ["open-incident", "notify-incident", "await-incident", "escalate-incident", "close-incident"],
+    // An incident may stay open long; the waits go a day at a time, this is Step Functions' limit.
+    timeoutSeconds: 365 * 24 * 60 * 60,
+  },
 } as const satisfies Record<string, WorkflowDefinition>;
 
 /** Substitution keys a workflow's definition may use, each mapped to the function it names. */

@@ -16,6 +16,7 @@ import type { WorkflowName } from "../../workflows/registry.ts";
 import { DynamoDbApprovalStore } from "../adapters/aws/dynamodb-approval-store.ts";
 import { DynamoDbFreezeStore } from "../adapters/aws/dynamodb-freeze-store.ts";
 import { DynamoDbIdempotencyStore } from "../adapters/aws/dynamodb-idempotency-store.ts";
+import { DynamoDbIncidentStore } from "../adapters/aws/dynamodb-incident-store.ts";
 import { DynamoDbPromotionStore } from "../adapters/aws/dynamodb-promotion-store.ts";
 import { EcrImageRegistry } from "../adapters/aws/ecr-image-registry.ts";
 import { eksDeployTarget, eksWorkloadTarget } from "../adapters/aws/eks-deploy-target.ts";
@@ -26,10 +27,14 @@ import { SesMailer } from "../adapters/aws/ses-mailer.ts";
 import { StepFunctionsWorkflowCallbacks } from "../adapters/aws/step-functions-callbacks.ts";
 import { StepFunctionsWorkflowStarter } from "../adapters/aws/step-functions-workflow-starter.ts";
 import { GitHubGitOpsRepository } from "../adapters/github/github-gitops-repository.ts";
+import { EventsApiPager } from "../adapters/pagerduty/events-api-pager.ts";
 import { PgDatabaseAdmin } from "../adapters/postgres/pg-database-admin.ts";
+import { SlackWebApiNotifier } from "../adapters/slack/web-api-notifier.ts";
 import type { CommitImagesDeps } from "../core/commit-images.ts";
 import type { SwitchyardConfig } from "../core/config.ts";
 import type { FinishPromotionDeps } from "../core/finish-promotion.ts";
+import { makeAckUrl } from "../core/incident-links.ts";
+import type { IncidentDeps } from "../core/incidents.ts";
 import type { PlanPromotionDeps } from "../core/plan-promotion.ts";
 import type {
   ApprovalStore,
@@ -42,6 +47,7 @@ import type {
   IdempotencyStore,
   IdGenerator,
   ImageRegistry,
+  IncidentStore,
   Mailer,
   PromotionStore,
   SecretStore,
@@ -50,6 +56,7 @@ import type {
   WorkflowStarter,
   WorkloadTarget,
 } from "../core/ports.ts";
+import { PromotionRecentChanges } from "../core/recent-changes.ts";
 import type { ApprovalDeps, RequestApprovalDeps } from "../core/request-approval.ts";
 import type { RestoreDrillDeps } from "../core/restore-drill.ts";
 import type { RotateSecretDeps } from "../core/rotate-secret.ts";
@@ -136,6 +143,7 @@ export const workflowStarter = /* @__PURE__ */ once(
           "secret-rollout": undefined,
           "rds-snapshot": optionalEnv(envNames.rdsSnapshotStateMachineArn),
           "restore-drill": optionalEnv(envNames.restoreDrillStateMachineArn),
+          "incident-escalation": optionalEnv(envNames.incidentEscalationStateMachineArn),
         } satisfies Record<WorkflowName, string | undefined>).filter(
           (entry): entry is [string, string] => entry[1] !== undefined,
         ),
@@ -361,4 +369,46 @@ export const watchRolloutDeps = (): WatchRolloutDeps => ({
 export const finishSecretRolloutDeps = (): FinishSecretRolloutDeps => ({
   publisher: eventPublisher(),
   clock,
+});
+
+export const incidentStore = /* @__PURE__ */ once(
+  (): IncidentStore =>
+    new DynamoDbIncidentStore({
+      client: documentClient(),
+      tableName: requireEnv(envNames.incidentTable),
+      clock,
+    }),
+);
+
+/** Dependencies of the incident functions: PagerDuty and Slack through their APIs, keys from Secrets Manager. */
+export const incidentDeps = /* @__PURE__ */ once((): IncidentDeps => {
+  const config = awsConfig();
+  return {
+    config,
+    incidents: incidentStore(),
+    freezes: freezeStore(),
+    pager: new EventsApiPager({ eventsUrl: config.incidents.pagerduty.eventsUrl, secrets: secretStore() }),
+    chat: new SlackWebApiNotifier({
+      apiUrl: config.incidents.slack.apiUrl,
+      tokenSecret: config.incidents.slack.token.secret,
+      secrets: secretStore(),
+    }),
+    mailer: mailer(),
+    callbacks: workflowCallbacks(),
+    workflows: workflowStarter(),
+    publisher: eventPublisher(),
+    clock,
+    ids,
+    recentChanges: new PromotionRecentChanges(promotionStore()),
+    ackUrl: makeAckUrl({
+      config,
+      secrets: secretStore(),
+      baseUrl: () => config.incidents.baseUrl ?? requireEnv(envNames.approvalPagesUrl),
+      clock,
+      onSignFailure: (error) =>
+        logger.warn("acknowledge links are unsigned: the link key could not be read", {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    }),
+  };
 });

@@ -22,6 +22,10 @@ export const envNames = {
   approvalTable: "SWITCHYARD_APPROVAL_TABLE",
   /** DynamoDB table of service freezes. */
   freezeTable: "SWITCHYARD_FREEZE_TABLE",
+  /** DynamoDB table of incidents (TTL removes resolved ones after 90 days). */
+  incidentTable: "SWITCHYARD_INCIDENT_TABLE",
+  /** ARN of the incident-escalation state machine, for the function that starts it. */
+  incidentEscalationStateMachineArn: "SWITCHYARD_INCIDENT_ESCALATION_STATE_MACHINE_ARN",
   /** Base URL of the approval pages API that e-mailed links point at (unless switchyard.yaml sets approvals.baseUrl). */
   approvalPagesUrl: "SWITCHYARD_APPROVAL_PAGES_URL",
   /** The EKS cluster running Argo CD and the services. */

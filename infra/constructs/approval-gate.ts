@@ -73,12 +73,17 @@ export interface ApprovalGateProps {
   function: (name: string) => lambda.Function;
   /** The state machines that wait on the task token request-approval is invoked with: decisions answer them. */
   approvalWorkflows: readonly sfn.StateMachine[];
+  /**
+   * Incident escalation e-mails from `approvals.sender` too (a level with an `email` target): the sender's identity
+   * is created even when no environment is gated.
+   */
+  incidentMail?: boolean;
 }
 
 /**
  * Creates the approval and freeze tables, the approval link key, the SES identity of `approvals.sender` (when an
- * environment is gated) and the approval pages API, and grants each function of `approvalGateNeeds` exactly its part,
- * setting the matching variables in the same call.
+ * environment is gated or an escalation level e-mails) and the approval pages API, and grants each function of
+ * `approvalGateNeeds` exactly its part, setting the matching variables in the same call.
  *
  * @example
  * new ApprovalGate(this, "ApprovalGate", {
@@ -88,7 +93,7 @@ export interface ApprovalGateProps {
 export class ApprovalGate extends Construct {
   readonly tables: ApprovalTables;
   readonly linkKey: secretsmanager.Secret;
-  /** The sender's SES identity; none when no environment is gated, as nothing is e-mailed then. */
+  /** The sender's SES identity; none when no environment is gated and no escalation level e-mails anyone. */
   readonly sender: ses.EmailIdentity | undefined;
   readonly pages: ApprovalPagesApi;
 
@@ -122,14 +127,15 @@ export class ApprovalGate extends Construct {
     }
 
     this.sender =
-      gated.length > 0
+      gated.length > 0 || props.incidentMail
         ? new ses.EmailIdentity(this, "Sender", { identity: ses.Identity.email(approvals.sender) })
         : undefined;
     if (this.sender) {
       new CfnOutput(this, "SenderAddress", {
         description:
-          "SES e-mails this address a verification link; approval e-mails fail until it is followed. While the " +
-          "account is in the SES sandbox, every approver's address must be a verified identity too.",
+          "SES e-mails this address a verification link; approval and escalation e-mails fail until it is " +
+          "followed. While the account is in the SES sandbox, every recipient's address must be a verified " +
+          "identity too.",
         value: approvals.sender,
       });
     }

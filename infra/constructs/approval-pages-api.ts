@@ -1,14 +1,15 @@
-// The approval pages API: the registry's `pages` routes, without IAM, for the browsers e-mailed approval links open.
+// The approval pages API: the registry's `pages` routes, without IAM, for browsers opening approval and ack links.
 
 import { Stack } from "aws-cdk-lib";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
-import type { FunctionDefinition, HttpRoute } from "../../functions/registry.ts";
+import type { FunctionDefinition, FunctionName, HttpRoute } from "../../functions/registry.ts";
 import { ServedHttpApi } from "./http-api.ts";
 
 /**
- * Steady requests per second across the pages API. Its callers are the few approvers of a request, each loading
- * one page and posting one decision; anything near this rate is not an approver.
+ * Steady requests per second across the pages API. Its callers are the few approvers of a request and the on-call
+ * people of an incident, each loading one page and posting one decision or acknowledgement; anything near this rate
+ * is neither.
  */
 export const pagesThrottleRateLimitPerSecond = 5;
 /** Every approver of a request opening the e-mailed link at once. */
@@ -17,23 +18,49 @@ export const pagesThrottleBurstLimit = 20;
 /** What a browser form can send: a page is fetched with GET and a decision posted with POST. */
 export const pagesMethods: readonly HttpRoute["method"][] = ["GET", "POST"];
 
+const throttled = " The stage's throttling bounds what an unauthenticated caller can cost.";
+
 /**
- * Why a pages route may skip IAM, recorded as its AwsSolutions-APIG4 acknowledgement.
+ * Why each function's pages routes may skip IAM, recorded as their AwsSolutions-APIG4 acknowledgements; a function
+ * not listed here may not serve a pages route (`validateRegistries` refuses it).
  *
- * @example pagesRouteReason({ method: "GET", path: "/approvals/{id}", pages: true }) // "Approvers open …"
+ * @example pagesRouteReasons.approvals({ method: "GET", path: "/approvals/{id}", pages: true }) // "A browser …"
  */
-export const pagesRouteReason = (route: HttpRoute): string => {
-  const why =
-    "A browser opening an e-mailed approval link cannot SigV4-sign requests, so the function authenticates the " +
-    "caller by the link's token instead: HMAC-SHA256 under the link key in Secrets Manager, naming the approval, " +
-    "one listed approver and an expiry, and refused (403) when forged, for another approval or expired.";
-  const effect =
-    route.method === "GET"
-      ? " GET only renders the request and its decisions; it changes nothing."
-      : " It records a vote only for the approver the token names, only on that approval and only while it is " +
-        "pending (four eyes and one vote per approver still apply).";
-  return `${why}${effect} The stage's throttling bounds what an unauthenticated caller can cost.`;
-};
+export const pagesRouteReasons = {
+  approvals: (route: HttpRoute): string => {
+    const why =
+      "A browser opening an e-mailed approval link cannot SigV4-sign requests, so the function authenticates the " +
+      "caller by the link's token instead: HMAC-SHA256 under the link key in Secrets Manager, naming the approval, " +
+      "one listed approver and an expiry, and refused (403) when forged, for another approval or expired.";
+    const effect =
+      route.method === "GET"
+        ? " GET only renders the request and its decisions; it changes nothing."
+        : " It records a vote only for the approver the token names, only on that approval and only while it is " +
+          "pending (four eyes and one vote per approver still apply).";
+    return `${why}${effect}${throttled}`;
+  },
+  incidents: (route: HttpRoute): string => {
+    const why =
+      "A browser opening an incident's acknowledge link (in the Slack post, the PagerDuty page and the e-mail) " +
+      "cannot SigV4-sign requests, so the function authenticates the caller by the link's token instead: " +
+      "HMAC-SHA256 under the link key in Secrets Manager, naming the incident and an expiry, and refused (403) " +
+      "when forged, for another incident or expired; without a token nothing is shown or changed.";
+    const effect =
+      route.method === "GET"
+        ? " GET only renders the incident, its timeline and the acknowledge form; it changes nothing."
+        : " It only acknowledges the incident the token names, which stops paging further levels; it cannot " +
+          "resolve, reopen or page anything, and acknowledging twice changes nothing.";
+    return `${why}${effect}${throttled}`;
+  },
+} as const satisfies Partial<Record<FunctionName, (route: HttpRoute) => string>>;
+
+/**
+ * Why a pages route of function `name` may skip IAM; undefined when the function has no reason to serve one.
+ *
+ * @example pagesRouteReason("approvals", { method: "GET", path: "/approvals/{id}", pages: true }) // "A browser …"
+ */
+export const pagesRouteReason = (name: string, route: HttpRoute): string | undefined =>
+  (pagesRouteReasons as Partial<Record<string, (route: HttpRoute) => string>>)[name]?.(route);
 
 /** What the pages API is built from. */
 export interface ApprovalPagesApiProps {
@@ -56,18 +83,26 @@ export class ApprovalPagesApi extends ServedHttpApi {
   constructor(scope: Construct, id: string, props: ApprovalPagesApiProps) {
     super(scope, id, {
       apiName: `${Stack.of(scope).stackName}-approval-pages`,
-      description: "Switchyard: the approval pages e-mailed links open (link-token authenticated, no IAM)",
-      urlDescription: "Base URL of the Switchyard approval pages (e-mailed links point here)",
+      description:
+        "Switchyard: the approval and incident pages that signed links open (link-token authenticated, no IAM)",
+      urlDescription:
+        "Base URL of the Switchyard approval pages (approval links and incident acknowledge links point here)",
       throttle: { rateLimitPerSecond: pagesThrottleRateLimitPerSecond, burstLimit: pagesThrottleBurstLimit },
       routes: Object.entries(props.definitions).flatMap(([name, definition]) =>
         (definition.http ?? [])
           .filter((route) => route.pages)
-          .map((route) => ({
-            route,
-            functionId: definition.id,
-            function: props.function(name),
-            unauthenticatedReason: pagesRouteReason(route),
-          })),
+          .map((route) => {
+            const reason = pagesRouteReason(name, route);
+            // validateRegistries refuses such a route first; without a reason the route would require IAM.
+            if (reason === undefined)
+              throw new Error(`Function "${name}" has no reason to serve a pages route`);
+            return {
+              route,
+              functionId: definition.id,
+              function: props.function(name),
+              unauthenticatedReason: reason,
+            };
+          }),
       ),
     });
   }

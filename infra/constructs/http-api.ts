@@ -29,11 +29,25 @@ export const publicRoutes: ReadonlyMap<string, string> = new Map([
       "(X-Hub-Signature-256), which the function verifies against the secret in Secrets Manager before anything " +
       "is published, answering 401 otherwise. The stage's throttling bounds what an unsigned caller can cost.",
   ],
+  [
+    "POST /webhooks/alertmanager",
+    "Alertmanager cannot sign webhook deliveries with SigV4; it sends a bearer token (http_config.authorization), " +
+      "which the function compares in constant time with the token in Secrets Manager before anything is " +
+      "published, answering 401 otherwise. The stage's throttling bounds what an unauthenticated caller can cost.",
+  ],
+  [
+    "POST /webhooks/pagerduty",
+    "PagerDuty cannot sign webhook deliveries with SigV4; it signs each body with HMAC-SHA256 " +
+      "(X-PagerDuty-Signature, v3 webhooks), which the function verifies against the subscription's secret in " +
+      "Secrets Manager before acknowledging anything, answering 401 otherwise. The stage's throttling bounds what " +
+      "an unsigned caller can cost.",
+  ],
 ]);
 
 /**
- * Steady requests per second across the main API. Its callers are GitHub webhooks and platform tools: a busy
- * organisation's pushes and releases arrive at a few a second, far below this.
+ * Steady requests per second across the main API. Its callers are webhooks and platform tools: a busy
+ * organisation's pushes and releases arrive at a few a second, Alertmanager sends one request per alert group
+ * (however many alerts it holds), both far below this.
  */
 export const throttleRateLimitPerSecond = 50;
 /** A burst allowance for GitHub's redeliveries and a tool listing promotions page by page. */
@@ -183,9 +197,10 @@ export class Api extends ServedHttpApi {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id, {
       apiName: Stack.of(scope).stackName,
-      description: "Switchyard: GitHub webhooks and the API other platform tools drive it with",
+      description:
+        "Switchyard: GitHub, Alertmanager and PagerDuty webhooks and the API other platform tools drive it with",
       urlDescription:
-        "Base URL of the Switchyard HTTP API (SigV4-signed requests, except the GitHub webhook)",
+        "Base URL of the Switchyard HTTP API (SigV4-signed requests, except the three webhooks)",
       throttle: { rateLimitPerSecond: throttleRateLimitPerSecond, burstLimit: throttleBurstLimit },
       routes: Object.entries(props.definitions).flatMap(([name, definition]) =>
         (definition.http ?? []).map((route) => {

@@ -11,6 +11,7 @@ import { ConfigError } from "../../functions/core/errors.ts";
 import type { FunctionDefinition, FunctionName } from "../../functions/registry.ts";
 import type { ApprovalTables, TableAccess } from "./approval-tables.ts";
 import { type ClusterAccess, secretRolloutAccessGroup } from "./cluster-access.ts";
+import { issuedIncidentSecrets } from "./incident-escalation.ts";
 import type { RotationNetwork } from "./rotation-network.ts";
 import { pascalCase } from "./rules.ts";
 
@@ -143,13 +144,19 @@ export const rotationScheduleExpression = (schedule: string, path: string, confi
 };
 
 /**
- * The secrets of switchyard.yaml the stack creates itself, by name: the signing keys (rotated in place, api-key
- * only) and the GitHub token, whose value GitHub issues (never rotated here).
+ * The secrets of switchyard.yaml the stack creates or reads itself, by name: the signing keys (rotated in place,
+ * api-key only: the GitHub webhook secret, the approval link key, Alertmanager's bearer token) and the values other
+ * systems issue (the GitHub token, PagerDuty's routing keys and webhook secret, the Slack token), never rotated here.
  */
 const stackSecrets = (config: SwitchyardConfig) => ({
-  signingKeys: new Set([config.github.webhookSecret, config.approvals.linkKeySecret]),
+  signingKeys: new Set([
+    config.github.webhookSecret,
+    config.approvals.linkKeySecret,
+    config.incidents.webhookToken.secret,
+  ]),
   issued: new Map([
     [config.github.tokenSecret, "the GitHub token (github.tokenSecret), which GitHub issues"],
+    ...issuedIncidentSecrets(config),
   ]),
 });
 
@@ -228,7 +235,8 @@ export interface SecretRotationProps {
   function: (name: string) => lambda.Function;
   /**
    * Secrets the stack already creates that `secrets[]` may name, by name: Switchyard's own signing keys (the GitHub
-   * webhook secret, the approval link key). Their rotation is attached to the created secret, with api-key only.
+   * webhook secret, the approval link key, Alertmanager's bearer token). Their rotation is attached to the created
+   * secret, with api-key only.
    */
   signingKeys: ReadonlyMap<string, secretsmanager.Secret>;
   /** The cluster access the promotion functions use too: one access entry per function role. */

@@ -14,6 +14,7 @@ export const stateMachineArnEnv = {
   "production-sync": envNames.productionSyncStateMachineArn,
   "rds-snapshot": envNames.rdsSnapshotStateMachineArn,
   "restore-drill": envNames.restoreDrillStateMachineArn,
+  "incident-escalation": envNames.incidentEscalationStateMachineArn,
 } as const satisfies Partial<Record<WorkflowName, EnvName>>;
 
 /** The workflows a function may start (the others are started only by rules and schedules). */
@@ -46,8 +47,8 @@ export const grantStart = (
   Validations.of(policy).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagResourceText(policy, executions)}]`,
     reason:
-      `Execution names are chosen at start (the promotion id, or a fresh UUID), so DescribeExecution can be ` +
-      `scoped no narrower than the executions of the ${workflow} state machine; it is only called after ` +
-      "StartExecution reports that the name exists.",
+      "Execution names are chosen at start (a promotion id, a fresh UUID, a hash of an alert's fingerprint and " +
+      "start), so DescribeExecution can be scoped no narrower than the executions of the " +
+      `${workflow} state machine; it is only called after StartExecution reports that the name exists.`,
   });
 };

@@ -33,7 +33,7 @@ import {
   approvalGateNeeds,
   validateApprovalSender,
 } from "../constructs/approval-gate.ts";
-import { pagesMethods } from "../constructs/approval-pages-api.ts";
+import { pagesMethods, pagesRouteReason } from "../constructs/approval-pages-api.ts";
 import {
   DatabaseSnapshots,
   smokeQueryFunction,
@@ -43,6 +43,14 @@ import {
 import { EventBuses } from "../constructs/event-buses.ts";
 import { Functions } from "../constructs/functions.ts";
 import { Api, publicRoutes, routeKey } from "../constructs/http-api.ts";
+import {
+  IncidentEscalation,
+  type IncidentNeeds,
+  incidentAwaiter,
+  incidentNeeds,
+  incidentsSendMail,
+  validateIncidentSettings,
+} from "../constructs/incident-escalation.ts";
 import { Promotion } from "../constructs/promotion.ts";
 import { fifoSuffix, Queues } from "../constructs/queues.ts";
 import { RotationNetwork, type RotationNetworkProps } from "../constructs/rotation-network.ts";
@@ -145,6 +153,13 @@ const waitForTaskTokenSuffix = ".waitForTaskToken";
  * workflow that waits on it.
  */
 const approvalRequester = "request-approval" satisfies FunctionName;
+
+/** Whether a function verifies link tokens: the approval gate's and the incident functions' `linkKey` need. */
+const holdsLinkKey = (name: string): boolean =>
+  Boolean(
+    (approvalGateNeeds as Partial<Record<string, ApprovalGateNeeds>>)[name]?.linkKey ||
+      (incidentNeeds as Partial<Record<string, IncidentNeeds>>)[name]?.linkKey,
+  );
 
 /**
  * The placeholders a workflow waits on for an answer by task token, at any depth (Map, Parallel): the queue of a
@@ -272,10 +287,17 @@ export const validateRegistries = (registries: Registries, root: string = projec
   for (const [name, fn] of Object.entries(functions)) {
     for (const route of (fn.http ?? []).filter((r) => r.pages)) {
       // A pages route has no IAM in front of it: only a function that can verify link tokens may serve one.
-      if (!(approvalGateNeeds as Partial<Record<string, ApprovalGateNeeds>>)[name]?.linkKey) {
+      if (!holdsLinkKey(name)) {
         throw new RegistryError(
           `Function "${name}" serves "${routeKey(route)}" as an approval page, but it has no link key to check ` +
-            "the link token with (approvalGateNeeds in infra/constructs/approval-gate.ts)",
+            "the link token with (approvalGateNeeds in infra/constructs/approval-gate.ts, incidentNeeds in " +
+            "infra/constructs/incident-escalation.ts)",
+        );
+      }
+      if (pagesRouteReason(name, route) === undefined) {
+        throw new RegistryError(
+          `Function "${name}" serves "${routeKey(route)}" as an approval page, but nothing says why it may skip ` +
+            "IAM (pagesRouteReasons in infra/constructs/approval-pages-api.ts)",
         );
       }
       if (!pagesMethods.includes(route.method)) {
@@ -406,6 +428,7 @@ export class SwitchyardStack extends Stack {
   readonly rules: Rules;
   readonly promotion: Promotion;
   readonly approvalGate: ApprovalGate;
+  readonly incidents: IncidentEscalation;
   readonly secretRotation: SecretRotation;
   readonly databaseSnapshots: DatabaseSnapshots;
   readonly schedules: Schedules;
@@ -418,6 +441,8 @@ export class SwitchyardStack extends Stack {
     validateClusterName(props.eksClusterName);
     const config = loadConfig(props.configFile);
     validateApprovalSender(config, props.configFile);
+    // Before the rotation checks: a misplaced incident secret is explained by what it is, not by its rotation.
+    validateIncidentSettings(config, props.configFile);
     validateRotatedSecrets(config, props.configFile);
     validateSnapshotSettings(config, props.configFile);
     const schedules = props.schedules ?? schedulesFor(config);
@@ -509,6 +534,21 @@ export class SwitchyardStack extends Stack {
       definitions: registries.functions,
       function: (name) => this.functions.get(name),
       approvalWorkflows: awaitedFunctions.get(approvalRequester) ?? [],
+      incidentMail: incidentsSendMail(config),
+    });
+    this.incidents = new IncidentEscalation(this, "IncidentEscalation", {
+      config,
+      configFile: props.configFile,
+      definitions: registries.functions,
+      function: (name) => this.functions.get(name),
+      workflow: (name: WorkflowName) => this.workflows.get(name),
+      incidentWorkflows: awaitedFunctions.get(incidentAwaiter) ?? [],
+      linkKey: this.approvalGate.linkKey,
+      sender: this.approvalGate.sender,
+      pagesUrl: this.approvalGate.pages.stage.url,
+      freezes: this.approvalGate.tables,
+      promotions: this.promotion.tables,
+      buses: this.buses,
     });
     this.secretRotation = new SecretRotation(this, "SecretRotation", {
       config,
@@ -518,6 +558,7 @@ export class SwitchyardStack extends Stack {
       signingKeys: new Map([
         [config.github.webhookSecret, this.promotion.secrets.webhookSecret],
         [config.approvals.linkKeySecret, this.approvalGate.linkKey],
+        [config.incidents.webhookToken.secret, this.incidents.secrets.webhookToken],
       ]),
       cluster: this.promotion.cluster,
       tables: this.approvalGate.tables,

@@ -16,6 +16,7 @@ import type { Schedule } from "../../events/schedules.ts";
 import { approvalTableKeys } from "../../functions/adapters/aws/dynamodb-approval-store.ts";
 import { freezeTableKeys } from "../../functions/adapters/aws/dynamodb-freeze-store.ts";
 import { idempotencyTableKeys } from "../../functions/adapters/aws/dynamodb-idempotency-store.ts";
+import { incidentTableKeys } from "../../functions/adapters/aws/dynamodb-incident-store.ts";
 import { promotionTableKeys } from "../../functions/adapters/aws/dynamodb-promotion-store.ts";
 import { RdsSnapshotService } from "../../functions/adapters/aws/rds-snapshot-service.ts";
 import { drillScratchName } from "../../functions/core/drill-names.ts";
@@ -39,6 +40,7 @@ import { envNames } from "../../functions/wiring/env.ts";
 import { type ApprovalGateNeeds, approvalGateNeeds } from "../../infra/constructs/approval-gate.ts";
 import {
   pagesRouteReason,
+  pagesRouteReasons,
   pagesThrottleBurstLimit,
   pagesThrottleRateLimitPerSecond,
 } from "../../infra/constructs/approval-pages-api.ts";
@@ -75,6 +77,13 @@ import {
   throttleBurstLimit,
   throttleRateLimitPerSecond,
 } from "../../infra/constructs/http-api.ts";
+import {
+  alarmedIncidentFunctions,
+  type IncidentNeeds,
+  incidentAwaiter,
+  incidentNeeds,
+} from "../../infra/constructs/incident-escalation.ts";
+import { incidentTableActions } from "../../infra/constructs/incident-table.ts";
 import { type PromotionNeeds, promotionNeeds } from "../../infra/constructs/promotion.ts";
 import { idempotencyTableActions, promotionTableActions } from "../../infra/constructs/promotion-tables.ts";
 import {
@@ -213,10 +222,16 @@ const rotationNeedsOf = (name: FunctionName): SecretRotationNeeds =>
   (secretRotationNeeds as Partial<Record<FunctionName, SecretRotationNeeds>>)[name] ?? {};
 const snapshotNeedsOf = (name: FunctionName): SnapshotNeeds =>
   (snapshotNeeds as Partial<Record<FunctionName, SnapshotNeeds>>)[name] ?? {};
+const incidentNeedsOf = (name: FunctionName): IncidentNeeds =>
+  (incidentNeeds as Partial<Record<FunctionName, IncidentNeeds>>)[name] ?? {};
+/** Whether a function gets a resource's variable only because `incidentDeps()` builds its adapter at cold start. */
+const namedOnly = (name: FunctionName, resource: NonNullable<IncidentNeeds["variablesOnly"]>[number]) =>
+  incidentNeedsOf(name).variablesOnly?.includes(resource) ?? false;
 /** The workflows a function may start, whichever capability grants it. */
 const startsOf = (name: FunctionName): readonly string[] => [
   ...(needsOf(name).startsWorkflows ?? []),
   ...(snapshotNeedsOf(name).startsWorkflows ?? []),
+  ...(incidentNeedsOf(name).startsWorkflows ?? []),
 ];
 const machineRef = (name: WorkflowName) => ({ Ref: logicalId(main.stack, main.stack.workflows.get(name)) });
 const functionNames = Object.keys(functions) as FunctionName[];
@@ -782,7 +797,7 @@ describe("promotion tables", () => {
   const indexArn = (index: string) => ({ "Fn::Join": ["", [promotionsArn(), `/index/${index}`]] });
 
   it.each(functionNames)("%s gets exactly its promotion-table access and the table's name", (name) => {
-    const access = needsOf(name).promotionTable;
+    const access = needsOf(name).promotionTable ?? incidentNeedsOf(name).promotionTable;
     const statements = fnStatementsFor(name, "dynamodb:").filter((s) =>
       JSON.stringify(s.Resource).includes(logicalId(main.stack, main.stack.promotion.tables.promotions)),
     );
@@ -800,7 +815,9 @@ describe("promotion tables", () => {
     });
     expect(statements).toEqual(access === undefined ? [] : access === "read" ? [read] : [read, write]);
     const tableRef = { Ref: logicalId(main.stack, main.stack.promotion.tables.promotions) };
-    expect(fnVariables(name)[envNames.promotionTable]).toEqual(access ? tableRef : undefined);
+    expect(fnVariables(name)[envNames.promotionTable]).toEqual(
+      access || namedOnly(name, "promotionTable") ? tableRef : undefined,
+    );
   });
 
   it.each(functionNames)("%s gets the idempotency table only if it claims keys", (name) => {
@@ -1094,8 +1111,12 @@ describe("HTTP API", () => {
     },
   );
 
-  it("leaves only the GitHub webhook unauthenticated", () => {
-    expect([...publicRoutes.keys()]).toEqual(["POST /webhooks/github"]);
+  it("leaves only the GitHub, Alertmanager and PagerDuty webhooks unauthenticated", () => {
+    expect([...publicRoutes.keys()]).toEqual([
+      "POST /webhooks/github",
+      "POST /webhooks/alertmanager",
+      "POST /webhooks/pagerduty",
+    ]);
   });
 
   it("auto-deploys the $default stage with throttling and JSON access logs naming the caller", () => {
@@ -1142,15 +1163,23 @@ describe("environment variables", () => {
     const needs = needsOf(name);
     const gate = gateNeedsOf(name);
     const rotation = rotationNeedsOf(name);
+    const incident = incidentNeedsOf(name);
     const expected = new Set<string>([
-      ...(needs.promotionTable ? [envNames.promotionTable] : []),
+      ...(needs.promotionTable || incident.promotionTable || namedOnly(name, "promotionTable")
+        ? [envNames.promotionTable]
+        : []),
       ...(needs.idempotencyTable ? [envNames.idempotencyTable] : []),
       ...(needs.cluster || rotation.workloads ? [envNames.eksClusterName] : []),
       ...startsOf(name).map((wf) => stateMachineArnEnv[wf as keyof typeof stateMachineArnEnv]),
       ...(gate.approvalTable ? [envNames.approvalTable] : []),
-      ...(gate.freezeTable || rotation.freezeTable ? [envNames.freezeTable] : []),
-      ...(gate.approvalPagesUrl ? [envNames.approvalPagesUrl] : []),
-      ...((functions[name] as FunctionDefinition).publishesEvents ? [envNames.eventBusName] : []),
+      ...(gate.freezeTable || rotation.freezeTable || incident.freezeTable || namedOnly(name, "freezeTable")
+        ? [envNames.freezeTable]
+        : []),
+      ...(gate.approvalPagesUrl || incident.approvalPagesUrl ? [envNames.approvalPagesUrl] : []),
+      ...((functions[name] as FunctionDefinition).publishesEvents || namedOnly(name, "eventBus")
+        ? [envNames.eventBusName]
+        : []),
+      ...(incident.incidentTable ? [envNames.incidentTable] : []),
     ]);
     const switchyardVariables = Object.keys(fnVariables(name)).filter(
       (v) => v.startsWith("SWITCHYARD_") && v !== envNames.config,
@@ -1327,7 +1356,10 @@ describe("approval gate", () => {
     });
 
     it.each(functionNames)("%s gets exactly its freeze-table access and the table's name", (name) => {
-      const access = gateNeedsOf(name).freezeTable ?? rotationNeedsOf(name).freezeTable;
+      const access =
+        gateNeedsOf(name).freezeTable ??
+        rotationNeedsOf(name).freezeTable ??
+        incidentNeedsOf(name).freezeTable;
       const table = arnOf(gate().tables.freezes);
       const statements = fnStatementsFor(name, "dynamodb:").filter((s) =>
         JSON.stringify(s.Resource).includes(logicalId(main.stack, gate().tables.freezes)),
@@ -1336,7 +1368,9 @@ describe("approval gate", () => {
       const write = expect.objectContaining({ Action: [...freezeTableActions.write], Resource: table });
       expect(statements).toEqual(access === undefined ? [] : access === "read" ? [read] : [read, write]);
       expect(fnVariables(name)[envNames.freezeTable]).toEqual(
-        access ? { Ref: logicalId(main.stack, gate().tables.freezes) } : undefined,
+        access || namedOnly(name, "freezeTable")
+          ? { Ref: logicalId(main.stack, gate().tables.freezes) }
+          : undefined,
       );
     });
   });
@@ -1356,14 +1390,25 @@ describe("approval gate", () => {
       expect(properties).not.toHaveProperty("SecretString");
     });
 
-    it("lets exactly request-approval and approvals read it", () => {
+    it("lets exactly the functions that sign or verify approval and acknowledge links read it", () => {
       const ref = { Ref: logicalId(main.stack, gate().linkKey) };
       const readers = functionNames.filter((name) =>
         fnStatementsFor(name, "secretsmanager:").some(
           (s) => JSON.stringify(s.Resource) === JSON.stringify(ref),
         ),
       );
-      expect(readers.sort()).toEqual(["approvals", "request-approval"]);
+      expect(readers.sort()).toEqual(
+        functionNames.filter((name) => gateNeedsOf(name).linkKey || incidentNeedsOf(name).linkKey).sort(),
+      );
+      expect(readers).toEqual(
+        expect.arrayContaining([
+          "approvals",
+          "request-approval",
+          "notify-incident",
+          "close-incident",
+          "incidents",
+        ]),
+      );
       for (const name of readers) {
         const linkKeyStatements = fnStatementsFor(name, "secretsmanager:").filter(
           (s) => JSON.stringify(s.Resource) === JSON.stringify(ref),
@@ -1400,10 +1445,14 @@ describe("approval gate", () => {
     });
 
     it.each(functionNames)(
-      "%s may send e-mail only if it requests approvals, and only from the sender",
+      "%s may send e-mail only if it requests approvals or escalates to a mailbox, and only from the sender",
       (name) => {
+        const escalationMail = config.incidents.escalation.levels.some((l) =>
+          l.notify.some((t) => "email" in t),
+        );
+        expect(escalationMail).toBe(true);
         expect(fnStatementsFor(name, "ses:")).toEqual(
-          gateNeedsOf(name).sendsMail
+          gateNeedsOf(name).sendsMail || (incidentNeedsOf(name).sendsMail && escalationMail)
             ? [
                 expect.objectContaining({
                   Action: ["ses:SendEmail", "ses:SendRawEmail"],
@@ -1431,11 +1480,15 @@ describe("approval gate", () => {
       );
     });
 
-    it("creates no identity and grants no SES access when no environment is gated", () => {
+    it("creates no identity and grants no SES access when no environment is gated and no level e-mails", () => {
       const ungated = buildStack(undefined, {
         configFile: writeConfig((document) => {
           withSender(undefined)(document);
           for (const env of document.environments as { approval: unknown }[]) env.approval = "none";
+          document.incidents = {
+            ...((document.incidents ?? {}) as Record<string, unknown>),
+            escalation: { levels: [{ after: "5m", notify: [] }] },
+          };
         }),
       });
       expect(ungated.stack.approvalGate.sender).toBeUndefined();
@@ -1450,7 +1503,8 @@ describe("approval gate", () => {
       fnStatementsFor(name, "states:").filter(
         (s) =>
           actionsOf(s).includes("states:SendTaskSuccess") &&
-          JSON.stringify(s.Resource) !== JSON.stringify(machineRef("promote-image")),
+          JSON.stringify(s.Resource) !== JSON.stringify(machineRef("promote-image")) &&
+          JSON.stringify(s.Resource) !== JSON.stringify(machineRef("incident-escalation")),
       );
 
     it.each(functionNames.filter((name) => !queueNames.some((q) => queues[q].consumer === name)))(
@@ -1529,8 +1583,8 @@ describe("approval gate", () => {
           Principal: "apigateway.amazonaws.com",
           SourceArn: { "Fn::Join": ["", Match.arrayWith([pagesRef(), `/*/*${route.path}`])] },
         });
-        expect(pagesRouteReason(route)).toContain(
-          route.method === "GET" ? "changes nothing" : "only for the approver the token names",
+        expect(pagesRouteReason(fn, route)).toContain(
+          route.method === "GET" ? "changes nothing" : "the token names",
         );
       },
     );
@@ -1586,11 +1640,16 @@ describe("approval gate", () => {
       ]);
     });
 
-    it.each(functionNames)("%s knows the pages URL only if it e-mails approval links", (name) => {
-      expect(fnVariables(name)[envNames.approvalPagesUrl]).toEqual(
-        gateNeedsOf(name).approvalPagesUrl ? pagesUrl() : undefined,
-      );
-    });
+    it.each(functionNames)(
+      "%s knows the pages URL only if it builds approval or acknowledge links",
+      (name) => {
+        expect(fnVariables(name)[envNames.approvalPagesUrl]).toEqual(
+          gateNeedsOf(name).approvalPagesUrl || incidentNeedsOf(name).approvalPagesUrl
+            ? pagesUrl()
+            : undefined,
+        );
+      },
+    );
 
     it("tells request-approval the pages URL", () => {
       expect(fnVariables("request-approval")[envNames.approvalPagesUrl]).toEqual(pagesUrl());
@@ -1671,9 +1730,13 @@ describe("secret rotation", () => {
       ? { Ref: logicalId(built.stack, built.stack.approvalGate.linkKey) }
       : name === cfg.github.webhookSecret
         ? { Ref: logicalId(built.stack, built.stack.promotion.secrets.webhookSecret) }
-        : { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `${accountPrefix}${name}-??????`]] };
+        : name === cfg.incidents.webhookToken.secret
+          ? { Ref: logicalId(built.stack, built.stack.incidents.secrets.webhookToken) }
+          : { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `${accountPrefix}${name}-??????`]] };
   const ownedBy = (name: string, cfg = config) =>
-    name === cfg.approvals.linkKeySecret || name === cfg.github.webhookSecret;
+    name === cfg.approvals.linkKeySecret ||
+    name === cfg.github.webhookSecret ||
+    name === cfg.incidents.webhookToken.secret;
   /** A referenced secret is scheduled by name, a created one by its ARN. */
   const scheduledId = (built: typeof main, name: string, cfg = config) =>
     ownedBy(name, cfg) ? secretArn(built, name, cfg) : name;
@@ -1733,7 +1796,15 @@ describe("secret rotation", () => {
       (r) => (r as { Properties: { Name: string } }).Properties.Name,
     );
     expect(created.sort()).toEqual(
-      [config.github.webhookSecret, config.github.tokenSecret, config.approvals.linkKeySecret].sort(),
+      [
+        config.github.webhookSecret,
+        config.github.tokenSecret,
+        config.approvals.linkKeySecret,
+        config.incidents.webhookToken.secret,
+        config.incidents.pagerduty.routingKey.secret,
+        config.incidents.pagerduty.webhookSecret.secret,
+        config.incidents.slack.token.secret,
+      ].sort(),
     );
     expect(rotated.some((s) => s.name === config.approvals.linkKeySecret)).toBe(true);
   });
@@ -1846,7 +1917,7 @@ describe("secret rotation", () => {
     ]);
   });
 
-  describe("with alternating users, a rotated webhook secret and a cron schedule", () => {
+  describe("with alternating users, rotated webhook secret and Alertmanager token, and a cron schedule", () => {
     const file = writeConfig((document) => {
       withSender(testSender)(document);
       document.secrets = [
@@ -1860,12 +1931,16 @@ describe("secret rotation", () => {
           consumers: [{ namespace: "orders", externalSecret: "orders-db", deployments: ["orders-api"] }],
         },
         { name: "switchyard/github-webhook", rotation: { schedule: "rate(60 days)", strategy: "api-key" } },
+        {
+          name: "switchyard/alertmanager-token",
+          rotation: { schedule: "rate(90 days)", strategy: "api-key" },
+        },
       ];
     });
     const other = loadConfig(file);
     const built = buildStack(undefined, { configFile: file });
 
-    it("sets the cron expression as written and attaches the webhook secret's schedule to the created secret", () => {
+    it("sets the cron expression as written and attaches the signing keys' schedules to the created secrets", () => {
       for (const secret of other.secrets) {
         only(built.template, "AWS::SecretsManager::RotationSchedule", {
           SecretId: scheduledId(built, secret.name, other),
@@ -1902,7 +1977,7 @@ describe("secret rotation", () => {
       ]);
     });
 
-    it("passes cdk-nag without the webhook secret's rotation acknowledgement", () => {
+    it("passes cdk-nag without the webhook secret's and the token's rotation acknowledgements", () => {
       for (const pack of compliancePacks()) expect(pack.validateScope(built.stack).violations).toEqual([]);
     });
   });
@@ -2114,6 +2189,31 @@ describe("secret rotation", () => {
         "the GitHub token, which GitHub issues",
         [{ name: "switchyard/github-token", rotation: { schedule: "rate(30 days)", strategy: "api-key" } }],
         /secrets\[0\]\.name is "switchyard\/github-token", the GitHub token \(github\.tokenSecret\), which GitHub issues/,
+      ],
+      [
+        "the Slack token, which Slack issues",
+        [{ name: "switchyard/slack-token", rotation: { schedule: "rate(30 days)", strategy: "api-key" } }],
+        /secrets\[0\]\.name is "switchyard\/slack-token", the Slack token \(incidents\.slack\.token\), which Slack issues/,
+      ],
+      [
+        "the PagerDuty routing key, which PagerDuty issues",
+        [
+          {
+            name: "switchyard/pagerduty-routing-key",
+            rotation: { schedule: "rate(30 days)", strategy: "api-key" },
+          },
+        ],
+        /secrets\[0\]\.name is "switchyard\/pagerduty-routing-key", the PagerDuty routing key .* which PagerDuty issues/,
+      ],
+      [
+        "Alertmanager's bearer token rotated as a database password",
+        [
+          {
+            name: "switchyard/alertmanager-token",
+            rotation: { schedule: "rate(30 days)", strategy: "single-user" },
+          },
+        ],
+        /"switchyard\/alertmanager-token" is a signing key .* use strategy "api-key"/,
       ],
       [
         "a signing key rotated as a database password",
@@ -2741,6 +2841,654 @@ describe("database snapshots", () => {
     });
     expect(() => buildStack(undefined, { configFile: file })).toThrow(ConfigError);
     expect(() => buildStack(undefined, { configFile: file })).toThrow(message);
+  });
+});
+
+describe("incident escalation", () => {
+  const incidents = () => main.stack.incidents;
+  const resources = main.template.toJSON().Resources;
+  const refOf = (built: typeof main, construct: { node: { defaultChild?: unknown } }) => ({
+    Ref: logicalId(built.stack, construct),
+  });
+  const incidentFunctions = Object.keys(incidentNeeds) as (keyof typeof incidentNeeds)[];
+  const secretArn = (name: string) => ({
+    "Fn::Join": [
+      "",
+      ["arn:", { Ref: "AWS::Partition" }, `:secretsmanager:eu-west-1:123456789012:secret:${name}-??????`],
+    ],
+  });
+  /** The statements of a function's role in `built` that grant any action with this prefix. */
+  const statementsIn = (built: typeof main, name: FunctionName, prefix: string): Statement[] => {
+    const properties = built.template.toJSON().Resources[
+      logicalId(built.stack, built.stack.functions.get(name))
+    ].Properties as { Role: { "Fn::GetAtt": [string, string] } };
+    return statementsOf(built.template, properties.Role["Fn::GetAtt"][0]).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith(prefix)),
+    );
+  };
+  /** Every secret a function may read the value of in `built`, whichever statement grants it. */
+  const secretsReadIn = (built: typeof main, name: FunctionName): string[] =>
+    statementsIn(built, name, "secretsmanager:")
+      .filter((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))
+      .flatMap((s) => resourcesOf(s).map((r) => JSON.stringify(r)))
+      .sort();
+  /** The secrets switchyard.yaml's escalation levels page, other than the first level's routing key. */
+  const levelKeysOf = (cfg: typeof config): string[] => [
+    ...new Set(
+      cfg.incidents.escalation.levels
+        .flatMap((level) => level.notify.flatMap((t) => ("pagerduty" in t ? [t.pagerduty.secret] : [])))
+        .filter((name) => name !== cfg.incidents.pagerduty.routingKey.secret),
+    ),
+  ];
+
+  describe("table", () => {
+    const keys = incidentTableKeys;
+    const table = () => resources[logicalId(main.stack, incidents().table.table)];
+    const keySchema = (hash: string, range?: string) => [
+      { AttributeName: hash, KeyType: "HASH" },
+      ...(range ? [{ AttributeName: range, KeyType: "RANGE" }] : []),
+    ];
+
+    it("keys the incident table on pk alone, expires resolved incidents by TTL, and indexes status and active fingerprints", () => {
+      expect(table().Properties).toEqual({
+        BillingMode: "PAY_PER_REQUEST",
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        KeySchema: keySchema(keys.partitionKey),
+        TimeToLiveSpecification: { AttributeName: keys.timeToLive, Enabled: true },
+        AttributeDefinitions: expect.arrayContaining(
+          [keys.partitionKey, keys.byStatusIndex.partitionKey, keys.byStatusIndex.sortKey].map(
+            (AttributeName) => ({ AttributeName, AttributeType: "S" }),
+          ),
+        ),
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: keys.byStatusIndex.indexName,
+            KeySchema: keySchema(keys.byStatusIndex.partitionKey, keys.byStatusIndex.sortKey),
+            Projection: {
+              ProjectionType: "INCLUDE",
+              NonKeyAttributes: [...keys.byStatusIndex.nonKeyAttributes],
+            },
+          },
+          {
+            IndexName: keys.byActiveFingerprintIndex.indexName,
+            KeySchema: keySchema(
+              keys.byActiveFingerprintIndex.partitionKey,
+              keys.byActiveFingerprintIndex.sortKey,
+            ),
+            Projection: { ProjectionType: "KEYS_ONLY" },
+          },
+        ],
+      });
+      expect(table().Properties.AttributeDefinitions).toEqual(
+        [keys.partitionKey, "status", "openedAtKey", "activeFingerprint"].map((AttributeName) => ({
+          AttributeName,
+          AttributeType: "S",
+        })),
+      );
+      expect(JSON.stringify(table().Properties.GlobalSecondaryIndexes)).not.toContain("waitToken");
+    });
+
+    it("retains the table when the stack or the resource goes", () => {
+      expect(table()).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+    });
+
+    it("grants every DynamoDB action the incident store's commands and transactions need", () => {
+      const source = readFileSync(
+        join(projectRoot, "functions/adapters/aws/dynamodb-incident-store.ts"),
+        "utf8",
+      );
+      const commands = [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!))];
+      const transacted = [
+        ...new Set([...source.matchAll(/\b(Put|Update|Delete|ConditionCheck): \{/g)].map((m) => m[1]!)),
+      ];
+      expect(commands).toContain("TransactWrite");
+      expect(transacted).not.toHaveLength(0);
+      const actionFor: Record<string, string> = {
+        Get: "dynamodb:GetItem",
+        Put: "dynamodb:PutItem",
+        Update: "dynamodb:UpdateItem",
+        Delete: "dynamodb:DeleteItem",
+        Query: "dynamodb:Query",
+        ConditionCheck: "dynamodb:ConditionCheckItem",
+      };
+      const granted = [
+        ...incidentTableActions.read,
+        ...incidentTableActions.update,
+        ...incidentTableActions.open,
+      ];
+      // IAM has no TransactWriteItems action: each item of a transaction is checked as its own action.
+      for (const command of [...commands.filter((c) => c !== "TransactWrite"), ...transacted]) {
+        expect(granted).toContain(actionFor[command] ?? `unmapped ${command}`);
+      }
+    });
+
+    const tableArn = () => ({ "Fn::GetAtt": [logicalId(main.stack, incidents().table.table), "Arn"] });
+    const indexArn = (index: string) => ({ "Fn::Join": ["", [tableArn(), `/index/${index}`]] });
+
+    it.each(functionNames)("%s gets exactly its incident-table access and the table's name", (name) => {
+      const access = incidentNeedsOf(name).incidentTable;
+      const statements = fnStatementsFor(name, "dynamodb:").filter((s) =>
+        JSON.stringify(s.Resource).includes(logicalId(main.stack, incidents().table.table)),
+      );
+      const read = expect.objectContaining({
+        Action: [...incidentTableActions.read],
+        Resource: [
+          tableArn(),
+          indexArn(incidentTableKeys.byStatusIndex.indexName),
+          indexArn(incidentTableKeys.byActiveFingerprintIndex.indexName),
+        ],
+      });
+      const writes =
+        access === "open"
+          ? [...incidentTableActions.update, ...incidentTableActions.open]
+          : [...incidentTableActions.update];
+      const write = expect.objectContaining({
+        Action: writes.length === 1 ? writes[0] : writes,
+        Resource: tableArn(),
+      });
+      expect(statements).toEqual(access === undefined ? [] : access === "read" ? [read] : [read, write]);
+      expect(fnVariables(name)[envNames.incidentTable]).toEqual(
+        access ? refOf(main, incidents().table.table) : undefined,
+      );
+    });
+
+    it("lets only open-incident record incidents: the others may only update them", () => {
+      const openers = functionNames.filter((name) =>
+        fnStatementsFor(name, "dynamodb:").some(
+          (s) =>
+            actionsOf(s).includes("dynamodb:PutItem") &&
+            JSON.stringify(s.Resource).includes(logicalId(main.stack, incidents().table.table)),
+        ),
+      );
+      expect(openers).toEqual(["open-incident"]);
+    });
+  });
+
+  describe("secrets", () => {
+    const secrets = () => incidents().secrets;
+    const cases = [
+      [
+        "Alertmanager bearer token",
+        () => secrets().webhookToken,
+        config.incidents.webhookToken.secret,
+        "webhookToken",
+      ],
+      [
+        "PagerDuty routing key",
+        () => secrets().routingKey,
+        config.incidents.pagerduty.routingKey.secret,
+        "routingKeys",
+      ],
+      [
+        "PagerDuty webhook secret",
+        () => secrets().pagerdutyWebhookSecret,
+        config.incidents.pagerduty.webhookSecret.secret,
+        "pagerdutyWebhookSecret",
+      ],
+      ["Slack token", () => secrets().slackToken, config.incidents.slack.token.secret, "slackToken"],
+    ] as const;
+
+    it.each(cases)(
+      "creates the %s under its configured name with a generated value",
+      (_what, secret, name) => {
+        const { id, properties } = only(main.template, "AWS::SecretsManager::Secret", { Name: name });
+        expect(id).toBe(logicalId(main.stack, secret()));
+        expect(properties.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true });
+        expect(properties).not.toHaveProperty("SecretString");
+      },
+    );
+
+    it.each(cases)("lets only the functions that need it read the %s", (_what, secret, _name, need) => {
+      const ref = JSON.stringify(refOf(main, secret()));
+      const readers = functionNames.filter((name) => secretsReadIn(main, name).includes(ref));
+      expect(readers.sort()).toEqual(functionNames.filter((name) => incidentNeedsOf(name)[need]).sort());
+      expect(readers).not.toHaveLength(0);
+    });
+
+    it.each(incidentFunctions)("%s may read exactly the secrets it needs, and no other", (name) => {
+      const needs = incidentNeedsOf(name);
+      const expected = [
+        ...(needs.webhookToken ? [refOf(main, secrets().webhookToken)] : []),
+        ...(needs.pagerdutyWebhookSecret ? [refOf(main, secrets().pagerdutyWebhookSecret)] : []),
+        ...(needs.routingKeys
+          ? [refOf(main, secrets().routingKey), ...levelKeysOf(config).map(secretArn)]
+          : []),
+        ...(needs.slackToken ? [refOf(main, secrets().slackToken)] : []),
+        ...(needs.linkKey ? [refOf(main, main.stack.approvalGate.linkKey)] : []),
+      ].map((r) => JSON.stringify(r));
+      expect(secretsReadIn(main, name)).toEqual(expected.sort());
+      for (const statement of statementsIn(main, name, "secretsmanager:")) {
+        expect(actionsOf(statement)).toEqual([
+          "secretsmanager:GetSecretValue",
+          "secretsmanager:DescribeSecret",
+        ]);
+      }
+    });
+
+    it("tells the operator what to put where: Alertmanager's token, and the values PagerDuty and Slack issue", () => {
+      const outputs = main.template.toJSON().Outputs as Record<
+        string,
+        { Description: string; Value: unknown }
+      >;
+      const named = (value: unknown) => Object.values(outputs).filter((o) => o.Value === value);
+      expect(named(config.incidents.webhookToken.secret)).toEqual([
+        expect.objectContaining({ Description: expect.stringContaining("Alertmanager") }),
+      ]);
+      expect(
+        named(
+          [
+            config.incidents.pagerduty.routingKey.secret,
+            config.incidents.pagerduty.webhookSecret.secret,
+            config.incidents.slack.token.secret,
+          ].join(", "),
+        ),
+      ).toEqual([
+        expect.objectContaining({
+          Description: expect.stringContaining("aws secretsmanager put-secret-value"),
+        }),
+      ]);
+    });
+
+    describe("with escalation levels paging other services, a Slack group and a mailbox", () => {
+      const escalation = {
+        levels: [
+          {
+            after: "5m",
+            notify: [
+              { pagerduty: { secret: "team/pagerduty-secondary" } },
+              { slack: "@platform-oncall" },
+              { email: "oncall@example.com" },
+            ],
+          },
+          {
+            after: "15m",
+            notify: [
+              { pagerduty: { secret: "switchyard/pagerduty-routing-key" } },
+              { pagerduty: { secret: "team/pagerduty-management" } },
+              { pagerduty: { secret: "team/pagerduty-secondary" } },
+            ],
+          },
+        ],
+        repeat: 1,
+      };
+      const withEscalation = (document: Record<string, unknown>) => {
+        withSender(testSender)(document);
+        document.incidents = { ...((document.incidents ?? {}) as Record<string, unknown>), escalation };
+      };
+      const built = buildStack(undefined, { configFile: writeConfig(withEscalation) });
+      const levelKeys = ["team/pagerduty-secondary", "team/pagerduty-management"];
+
+      it("references the levels' routing keys by name and lets only the paging functions read them", () => {
+        const created = Object.values(built.template.findResources("AWS::SecretsManager::Secret")).map(
+          (r) => (r as { Properties: { Name: string } }).Properties.Name,
+        );
+        for (const key of levelKeys) expect(created).not.toContain(key);
+        const routingKey = JSON.stringify(refOf(built, built.stack.incidents.secrets.routingKey));
+        for (const name of functionNames) {
+          const read = secretsReadIn(built, name);
+          const pages = incidentNeedsOf(name).routingKeys === true;
+          for (const key of levelKeys)
+            expect(read.includes(JSON.stringify(secretArn(key))), name).toBe(pages);
+          expect(read.includes(routingKey), name).toBe(pages);
+        }
+        expect(secretsReadIn(built, "notify-incident")).toEqual(
+          [
+            refOf(built, built.stack.incidents.secrets.routingKey),
+            secretArn("team/pagerduty-secondary"),
+            secretArn("team/pagerduty-management"),
+            refOf(built, built.stack.incidents.secrets.slackToken),
+            refOf(built, built.stack.approvalGate.linkKey),
+          ]
+            .map((r) => JSON.stringify(r))
+            .sort(),
+        );
+      });
+
+      it("names the referenced routing keys in an output, each once", () => {
+        const outputs = built.template.toJSON().Outputs as Record<
+          string,
+          { Description: string; Value: unknown }
+        >;
+        expect(Object.values(outputs).filter((o) => o.Value === levelKeys.join(", "))).toEqual([
+          expect.objectContaining({ Description: expect.stringContaining("not created here") }),
+        ]);
+      });
+
+      it("lets notify-incident e-mail from the sender only, and no other incident function e-mail at all", () => {
+        const identityArn = {
+          "Fn::Join": [
+            "",
+            [
+              "arn:",
+              { Ref: "AWS::Partition" },
+              ":ses:eu-west-1:123456789012:identity/",
+              refOf(built, built.stack.approvalGate.sender!),
+            ],
+          ],
+        };
+        for (const name of incidentFunctions) {
+          expect(statementsIn(built, name, "ses:"), name).toEqual(
+            name === "notify-incident"
+              ? [
+                  expect.objectContaining({
+                    Action: ["ses:SendEmail", "ses:SendRawEmail"],
+                    Resource: identityArn,
+                  }),
+                ]
+              : [],
+          );
+        }
+      });
+
+      it("passes cdk-nag", () => {
+        for (const pack of compliancePacks()) expect(pack.validateScope(built.stack).violations).toEqual([]);
+      });
+
+      it("creates the sender's identity for escalation e-mails even when no environment is gated", () => {
+        const ungated = buildStack(undefined, {
+          configFile: writeConfig((document) => {
+            withEscalation(document);
+            for (const env of document.environments as { approval: unknown }[]) env.approval = "none";
+          }),
+        });
+        only(ungated.template, "AWS::SES::EmailIdentity", { EmailIdentity: testSender });
+        expect(statementsIn(ungated, "notify-incident", "ses:")).toHaveLength(1);
+        expect(statementsIn(ungated, "request-approval", "ses:")).toHaveLength(1);
+      });
+    });
+
+    it("gives notify-incident no SES access when no level e-mails anyone", () => {
+      const quiet = buildStack(undefined, {
+        configFile: writeConfig((document) => {
+          withSender(testSender)(document);
+          document.incidents = {
+            ...((document.incidents ?? {}) as Record<string, unknown>),
+            escalation: { levels: [{ after: "5m", notify: [{ slack: "@platform-oncall" }] }] },
+          };
+        }),
+      });
+      expect(statementsIn(quiet, "notify-incident", "ses:")).toEqual([]);
+      expect(statementsIn(quiet, "request-approval", "ses:")).toHaveLength(1);
+    });
+
+    describe("refusals at synth", () => {
+      const refused = (
+        edit: (incidents: Record<string, unknown>, document: Record<string, unknown>) => void,
+      ) => {
+        const file = writeConfig((document) => {
+          withSender(testSender)(document);
+          const section = { ...((document.incidents ?? {}) as Record<string, unknown>) };
+          edit(section, document);
+          document.incidents = section;
+        });
+        let caught: unknown;
+        try {
+          buildStack(undefined, { configFile: file });
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught).toBeInstanceOf(ConfigError);
+        expect((caught as Error).message).toContain(`Invalid configuration in ${file}: `);
+        return (caught as Error).message;
+      };
+
+      it("refuses an escalation level whose routing key is another Switchyard secret, which a page would leak", () => {
+        const message = refused((section) => {
+          section.escalation = {
+            levels: [{ after: "5m", notify: [{ pagerduty: { secret: "switchyard/approval-link-key" } }] }],
+          };
+        });
+        expect(message).toMatch(
+          /incidents\.escalation\.levels\[0\]\.notify\[0\]\.pagerduty\.secret is "switchyard\/approval-link-key", which approvals\.linkKeySecret names/,
+        );
+      });
+
+      it("refuses two created secrets under one name", () => {
+        const message = refused((section) => {
+          section.slack = { token: { secret: "switchyard/github-token" } };
+        });
+        expect(message).toMatch(
+          /incidents\.slack\.token\.secret and github\.tokenSecret both name the secret/,
+        );
+      });
+
+      it("refuses escalation e-mails from a sender SES cannot verify", () => {
+        const message = refused((section, document) => {
+          withSender(undefined)(document);
+          for (const env of document.environments as { approval: unknown }[]) env.approval = "none";
+          section.escalation = { levels: [{ after: "5m", notify: [{ email: "oncall@example.com" }] }] };
+        });
+        expect(message).toMatch(
+          /approvals\.sender is "switchyard@localhost", which SES cannot verify, but incidents\.escalation e-mails oncall@example\.com/,
+        );
+      });
+    });
+  });
+
+  describe("routes", () => {
+    const mainRef = () => refOf(main, main.stack.api.api);
+    const pagesRef = () => refOf(main, main.stack.approvalGate.pages.api);
+    const routeIn = (api: unknown, key: string) =>
+      Object.values(
+        main.template.findResources("AWS::ApiGatewayV2::Route", {
+          Properties: { RouteKey: key, ApiId: api },
+        }),
+      ).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
+
+    it.each([
+      ["POST /webhooks/alertmanager", "ingest-alertmanager-webhook", "bearer token"],
+      ["POST /webhooks/pagerduty", "ingest-pagerduty-webhook", "HMAC-SHA256"],
+    ] as const)("serves %s to %s without IAM, on the main API only", (key, fn, credential) => {
+      expect(routeIn(mainRef(), key)).toEqual([expect.objectContaining({ AuthorizationType: "NONE" })]);
+      expect(routeIn(pagesRef(), key)).toEqual([]);
+      expect(publicRoutes.get(key)).toContain(credential);
+      expect(functions[fn].http).toEqual([
+        expect.objectContaining({ method: "POST", path: key.split(" ")[1] }),
+      ]);
+    });
+
+    it.each(functions.incidents.http.map((route) => [routeKey(route), route] as const))(
+      "serves %s with IAM on the main API, and without it on the pages API only if it is a page",
+      (key, route) => {
+        expect(routeIn(mainRef(), key)).toEqual([expect.objectContaining({ AuthorizationType: "AWS_IAM" })]);
+        expect(routeIn(pagesRef(), key)).toEqual(
+          "pages" in route && route.pages ? [expect.objectContaining({ AuthorizationType: "NONE" })] : [],
+        );
+      },
+    );
+
+    it("puts the acknowledge page and the acknowledgement on the pages API, and never the listing", () => {
+      expect(routeIn(pagesRef(), "GET /incidents/{id}")).toHaveLength(1);
+      expect(routeIn(pagesRef(), "POST /incidents/{id}/ack")).toHaveLength(1);
+      expect(routeIn(pagesRef(), "GET /incidents")).toEqual([]);
+      expect(
+        pagesRouteReasons.incidents({ method: "POST", path: "/incidents/{id}/ack", pages: true }),
+      ).toContain("only acknowledges the incident the token names");
+    });
+  });
+
+  describe("workflow", () => {
+    const answers = (name: FunctionName) =>
+      fnStatementsFor(name, "states:").filter(
+        (s) =>
+          actionsOf(s).some((a) => a.startsWith("states:SendTask")) &&
+          JSON.stringify(s.Resource) === JSON.stringify(machineRef("incident-escalation")),
+      );
+
+    it("lets route-alert start exactly the incident workflow and read back a repeated start", () => {
+      const statements = fnStatementsFor("route-alert", "states:").filter((s) =>
+        actionsOf(s).some((a) => a === "states:StartExecution" || a === "states:DescribeExecution"),
+      );
+      expect(statements.map((s) => [s.Action, s.Resource])).toEqual([
+        ["states:StartExecution", machineRef("incident-escalation")],
+        [
+          "states:DescribeExecution",
+          {
+            "Fn::Join": [
+              "",
+              [
+                "arn:",
+                { Ref: "AWS::Partition" },
+                ":states:eu-west-1:123456789012:execution:",
+                { "Fn::GetAtt": [machineRef("incident-escalation").Ref, "Name"] },
+                ":*",
+              ],
+            ],
+          },
+        ],
+      ]);
+      expect(fnVariables("route-alert")[envNames.incidentEscalationStateMachineArn]).toEqual(
+        machineRef("incident-escalation"),
+      );
+    });
+
+    it.each(functionNames)(
+      "%s may wake the incident workflow only if it answers it, with SendTaskSuccess only",
+      (name) => {
+        expect(answers(name)).toEqual(
+          incidentNeedsOf(name).answersIncidents
+            ? [
+                expect.objectContaining({
+                  Action: "states:SendTaskSuccess",
+                  Resource: machineRef("incident-escalation"),
+                }),
+              ]
+            : [],
+        );
+      },
+    );
+
+    it.each(incidentFunctions.filter((name) => incidentNeedsOf(name).answersIncidents))(
+      "grants %s its answers outside its default policy, which the workflow may depend on",
+      (name) => {
+        const fn = main.stack.functions.get(name);
+        const defaultPolicy = logicalId(
+          main.stack,
+          fn.role!.node.findChild("DefaultPolicy") as unknown as { node: { defaultChild?: unknown } },
+        );
+        const holders = Object.entries(
+          main.template.findResources("AWS::IAM::Policy", {
+            Properties: { Roles: [{ Ref: fnRoleId(name) }] },
+          }),
+        )
+          .filter(([, policy]) => JSON.stringify(policy).includes("states:SendTaskSuccess"))
+          .map(([id]) => id);
+        expect(holders).toHaveLength(1);
+        expect(holders).not.toContain(defaultPolicy);
+      },
+    );
+
+    it("waits on await-incident's task token, which acknowledging and resolving answer", () => {
+      const asl = JSON.parse(
+        readFileSync(join(projectRoot, workflows["incident-escalation"].file), "utf8"),
+      ) as {
+        States: Record<string, { Resource?: string; Parameters?: { FunctionName?: string } }>;
+      };
+      const waiting = Object.values(asl.States)
+        .filter((state) => state.Resource?.endsWith(".waitForTaskToken"))
+        .map((state) => state.Parameters?.FunctionName);
+      expect(waiting).not.toHaveLength(0);
+      expect(new Set(waiting)).toEqual(new Set([`\${${functions[incidentAwaiter].id}FunctionArn}`]));
+      only(main.template, "AWS::StepFunctions::StateMachine", {
+        DefinitionSubstitutions: Match.objectLike({ AwaitIncidentFunctionArn: fnArn(incidentAwaiter) }),
+      });
+      for (const name of ["await-incident", "route-alert", "incidents"] as const) {
+        expect(incidentNeedsOf(name).answersIncidents, name).toBe(true);
+      }
+    });
+  });
+
+  describe("CloudWatch alarm rule", () => {
+    const rule = rules.find((r) => r.name === "cloudwatch-alarm-state-changed")!;
+
+    it("takes Alarm State Change events from the default bus to normalize-alarm, with retries and a DLQ", () => {
+      expect(rule.bus).toBe("default");
+      const { id, properties } = only(main.template, "AWS::Events::Rule", { Name: rule.name });
+      expect(properties.EventBusName).toBe("default");
+      expect(properties.EventPattern).toEqual({
+        source: ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+      });
+      const dlq = logicalId(main.stack, main.stack.rules.deadLetterQueue(rule.name));
+      expect(properties.Targets).toEqual([
+        expect.objectContaining({
+          Arn: fnArn("normalize-alarm"),
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [dlq, "Arn"] } },
+          RetryPolicy: {
+            MaximumRetryAttempts: rule.retryPolicy.maximumRetryAttempts,
+            MaximumEventAgeInSeconds: rule.retryPolicy.maximumEventAgeSeconds,
+          },
+        }),
+      ]);
+      main.template.hasResourceProperties("AWS::Lambda::Permission", {
+        Action: "lambda:InvokeFunction",
+        FunctionName: fnArn("normalize-alarm"),
+        Principal: "events.amazonaws.com",
+        SourceArn: { "Fn::GetAtt": [id, "Arn"] },
+      });
+      main.template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [{ Ref: dlq }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Allow",
+              Action: "sqs:SendMessage",
+              Principal: { Service: "events.amazonaws.com" },
+              Condition: { ArnEquals: { "aws:SourceArn": { "Fn::GetAtt": [id, "Arn"] } } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it.each(["normalize-alarm", "normalize-failure", "route-alert"] as const)(
+      "sends %s's failed asynchronous invocations to an on-failure queue",
+      (name) => {
+        const invokeConfig = only(main.template, "AWS::Lambda::EventInvokeConfig", {
+          FunctionName: { Ref: fnLogicalId(name) },
+        }).properties;
+        expect(invokeConfig).toMatchObject({
+          MaximumRetryAttempts: 2,
+          DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [expect.any(String), "Arn"] } } },
+        });
+      },
+    );
+  });
+
+  describe("alarms", () => {
+    it.each(alarmedIncidentFunctions)(
+      "alarms on %s's first error in five minutes, with no action of its own",
+      (name) => {
+        const id = functions[name].id;
+        const { properties } = only(main.template, "AWS::CloudWatch::Alarm", {
+          AlarmName: `Switchyard-${id}-Errors`,
+        });
+        expect(properties).toMatchObject({
+          Namespace: "AWS/Lambda",
+          MetricName: "Errors",
+          Dimensions: [{ Name: "FunctionName", Value: { Ref: fnLogicalId(name) } }],
+          Statistic: "Sum",
+          Period: 300,
+          ComparisonOperator: "GreaterThanThreshold",
+          Threshold: 0,
+          EvaluationPeriods: 1,
+          DatapointsToAlarm: 1,
+          TreatMissingData: "notBreaching",
+        });
+        expect(properties).not.toHaveProperty("AlarmActions");
+        expect(incidents().errorAlarms.get(name)).toBeDefined();
+      },
+    );
+
+    it("alarms on the incident workflow's failed, timed-out and aborted executions like every workflow's", () => {
+      for (const metric of ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"]) {
+        only(main.template, "AWS::CloudWatch::Alarm", {
+          AlarmName: `Switchyard-${workflows["incident-escalation"].id}-${metric}`,
+          Dimensions: [{ Name: "StateMachineArn", Value: machineRef("incident-escalation") }],
+        });
+      }
+    });
   });
 });
 

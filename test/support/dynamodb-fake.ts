@@ -3,10 +3,12 @@
 import { isDeepStrictEqual } from "node:util";
 import {
   type AttributeValue,
+  type CancellationReason,
   ConditionalCheckFailedException,
   DynamoDBClient,
   DynamoDBServiceException,
   ResourceNotFoundException,
+  TransactionCanceledException,
 } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -20,6 +22,8 @@ import {
   type QueryCommandInput,
   ScanCommand,
   type ScanCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
   type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
@@ -32,6 +36,9 @@ const region = "eu-west-1";
  * contract cross page boundaries, so the adapter's `LastEvaluatedKey` loop is always exercised.
  */
 export const fakeQueryPageItems = 7;
+
+/** DynamoDB's limit on the actions of one TransactWriteItems. */
+const maxTransactionItems = 100;
 
 type Item = Record<string, unknown>;
 
@@ -505,6 +512,74 @@ export class FakeDynamoDbTable {
     return this.returnValues(input.ReturnValues, existing, undefined);
   }
 
+  /**
+   * TransactWriteItems on this table: every action's condition holds and all are applied, or none is and a
+   * `TransactionCanceledException` lists one reason per action (`None` or `ConditionalCheckFailed`, with the old
+   * item when `ReturnValuesOnConditionCheckFailure` is `ALL_OLD`). Calls are served one at a time, so no
+   * `TransactionConflict` ever arises.
+   */
+  transactWrite(input: TransactWriteCommandInput) {
+    const actions = input.TransactItems ?? [];
+    if (actions.length === 0 || actions.length > maxTransactionItems) {
+      throw validation(`TransactItems must have between 1 and ${maxTransactionItems} items`);
+    }
+    const targets = actions.map((action) => {
+      const [kind, ...others] = Object.keys(action).filter(
+        (name) => action[name as keyof typeof action] !== undefined,
+      );
+      if (kind === undefined || others.length > 0) {
+        throw validation("A TransactWriteItem must hold exactly one of ConditionCheck, Put, Delete, Update");
+      }
+      const request = action[kind as keyof typeof action] as { TableName?: string; Key?: Item; Item?: Item };
+      this.checkTable(request.TableName);
+      return this.storageKey(request.Item === undefined ? request.Key : this.keyOf(request.Item));
+    });
+    if (new Set(targets).size !== targets.length) {
+      throw validation("Transaction request cannot include multiple operations on one item");
+    }
+    const before = new Map(this.items);
+    const restore = (): void => {
+      this.items.clear();
+      for (const [key, item] of before) this.items.set(key, item);
+    };
+    const reasons: CancellationReason[] = [];
+    try {
+      for (const action of actions) {
+        try {
+          if (action.Put !== undefined) this.put(action.Put);
+          else if (action.Update !== undefined) this.update(action.Update);
+          else if (action.Delete !== undefined) this.delete(action.Delete);
+          else if (action.ConditionCheck !== undefined) {
+            const { Key, ...condition } = action.ConditionCheck;
+            this.checkCondition(condition, this.items.get(this.storageKey(Key)));
+          }
+          reasons.push({ Code: "None" });
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          reasons.push({
+            Code: "ConditionalCheckFailed",
+            Message: "The conditional request failed",
+            ...(error.Item !== undefined && { Item: error.Item }),
+          });
+        }
+      }
+    } catch (error) {
+      restore();
+      throw error;
+    }
+    if (reasons.some((reason) => reason.Code !== "None")) {
+      restore();
+      throw new TransactionCanceledException({
+        message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons
+          .map((reason) => reason.Code)
+          .join(", ")}]`,
+        $metadata: { httpStatusCode: 400 },
+        CancellationReasons: reasons,
+      });
+    }
+    return {};
+  }
+
   query(input: QueryCommandInput) {
     this.checkTable(input.TableName);
     for (const option of ["ProjectionExpression", "Select", "KeyConditions", "QueryFilter"] as const) {
@@ -758,5 +833,8 @@ export const fakeDynamoDb = (tableName: string, schema: FakeTableSchema) => {
   mock.on(DeleteCommand).callsFake(serve((input: DeleteCommandInput) => table.delete(input)));
   mock.on(QueryCommand).callsFake(serve((input: QueryCommandInput) => table.query(input)));
   mock.on(ScanCommand).callsFake(serve((input: ScanCommandInput) => table.scan(input)));
+  mock
+    .on(TransactWriteCommand)
+    .callsFake(serve((input: TransactWriteCommandInput) => table.transactWrite(input)));
   return { client, table, mock };
 };

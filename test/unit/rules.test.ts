@@ -14,6 +14,29 @@ const sample = (file: string) => JSON.parse(readFileSync(`events/samples/${file}
 
 /** Which samples each rule must match, and which it must not. */
 const expectations: Record<string, { matches: string[]; ignores: string[] }> = {
+  "cloudwatch-alarm-state-changed": {
+    matches: ["aws.cloudwatch/alarm-state-change.json"],
+    ignores: ["aws.ecr/image-push.json", "switchyard/alert-received-firing.json"],
+  },
+  "switchyard-failure-alert": {
+    matches: [
+      "switchyard/secret-rollout-failed.json",
+      "switchyard/secret-rotated.json",
+      "switchyard/restore-drill-failed.json",
+      "switchyard/restore-drill-passed.json",
+      "switchyard/promotion-rolled-back.json",
+      "switchyard/promotion-succeeded.json",
+    ],
+    ignores: [
+      "switchyard/promotion-failed.json",
+      "switchyard/alert-received-firing.json",
+      "aws.cloudwatch/alarm-state-change.json",
+    ],
+  },
+  "alert-received": {
+    matches: ["switchyard/alert-received-firing.json", "switchyard/alert-received-resolved.json"],
+    ignores: ["switchyard/incident-opened.json", "aws.cloudwatch/alarm-state-change.json"],
+  },
   "ecr-image-pushed": {
     matches: ["aws.ecr/image-push.json"],
     ignores: [
