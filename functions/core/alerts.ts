@@ -428,6 +428,14 @@ const secretService = (
   return services.length === 1 ? services[0] : undefined;
 };
 
+/** The part of a Switchyard alert its failure and its success share. */
+interface AlertSubject {
+  fingerprint: string;
+  severity: IncidentSeverity;
+  service: string | undefined;
+  labels: Record<string, string | undefined>;
+}
+
 const deploymentList = (deployments: readonly { namespace: string; name: string }[]): string =>
   deployments.length === 0 ? "none" : deployments.map((d) => `${d.namespace}/${d.name}`).join(", ");
 
@@ -447,135 +455,127 @@ export const fromDomainEvent = (
   severities: DomainEventSeverities,
   context: AlertContext = { services: [] },
 ): AlertReceivedDetail => {
+  /**
+   * What a failure and the success that resolves it share, so that the success resolves the failure's incident:
+   * the fingerprint, the severity, the service and the leading labels (`alertname` and the subject).
+   */
+  const secretRollout = (secretId: string, where?: { namespace: string; name: string }): AlertSubject => ({
+    fingerprint: domainFingerprint("Secret Rollout Failed", secretId),
+    severity: severities.secretRolloutFailed,
+    service: secretService(context, secretId, where),
+    labels: { alertname: "SecretRolloutFailed", secretId },
+  });
+  const restoreDrill = (dbInstanceIdentifier: string): AlertSubject => ({
+    fingerprint: domainFingerprint("Restore Drill Failed", dbInstanceIdentifier),
+    severity: severities.restoreDrillFailed,
+    service: context.services.find((s) => s.database === dbInstanceIdentifier)?.name,
+    labels: { alertname: "RestoreDrillFailed", dbInstanceIdentifier },
+  });
+  const promotion = (d: {
+    service: string;
+    environment: string;
+    tag?: string | undefined;
+    digest: string;
+    promotionId: string;
+  }): AlertSubject => ({
+    fingerprint: domainFingerprint("Promotion Rolled Back", `${d.service}:${d.environment}`),
+    severity: severities.promotionRolledBack,
+    service: context.services.length === 0 || isService(context, d.service) ? d.service : undefined,
+    labels: {
+      alertname: "PromotionRolledBack",
+      environment: d.environment,
+      tag: d.tag,
+      digest: d.digest,
+      promotionId: d.promotionId,
+    },
+  });
   const alert = (
-    fields: Omit<AlertReceivedDetail, "alertSource" | "service" | "labels" | "summary"> & {
-      service: string | undefined;
+    subject: AlertSubject,
+    fields: Pick<AlertReceivedDetail, "status" | "startsAt" | "endsAt" | "description"> & {
       summary: string;
-      labels: Record<string, string | undefined>;
+      labels?: Record<string, string | undefined>;
     },
   ): AlertReceivedDetail => {
-    const { service, summary, labels, ...rest } = fields;
+    const { fingerprint, severity, service } = subject;
+    const { status, startsAt, endsAt, description, summary } = fields;
     return {
       alertSource: "switchyard",
-      ...rest,
+      fingerprint,
+      status,
+      startsAt,
+      ...optional("endsAt", endsAt),
+      severity,
+      ...optional("description", description),
       ...optional("service", service),
       summary: summaryOf(undefined, summary, "Switchyard failure"),
       labels: boundedLabels(
         Object.fromEntries(
-          Object.entries({ ...labels, ...(service !== undefined && { service }) }).filter(
-            (entry): entry is [string, string] => entry[1] !== undefined,
-          ),
+          Object.entries({
+            ...subject.labels,
+            ...fields.labels,
+            ...(service !== undefined && { service }),
+          }).filter((entry): entry is [string, string] => entry[1] !== undefined),
         ),
       ),
     };
   };
+  const firing = (at: string) => ({ status: "firing" as const, startsAt: utc(at) });
   const resolved = (at: string) => ({ status: "resolved" as const, startsAt: utc(at), endsAt: utc(at) });
   const described = (text: string) => ({ description: clip(text, maxDescriptionLength) });
   switch (event["detail-type"]) {
     case "Secret Rollout Failed": {
       const d = event.detail;
-      return alert({
-        fingerprint: domainFingerprint("Secret Rollout Failed", d.secretId),
-        status: "firing",
-        startsAt: utc(d.failedAt),
-        severity: severities.secretRolloutFailed,
-        service: secretService(context, d.secretId, d),
+      return alert(secretRollout(d.secretId, d), {
+        ...firing(d.failedAt),
         summary: `SecretRolloutFailed: ${d.secretId} stopped at ${d.failedStep} of ${d.namespace}/${d.name}: ${d.reason}`,
         ...described(
           `${d.reason}\nRestarted on version ${d.versionId}: ${deploymentList(d.restartedDeployments)}.\nNot restarted (still on the previous version): ${deploymentList(d.remainingDeployments)}.`,
         ),
-        labels: {
-          alertname: "SecretRolloutFailed",
-          secretId: d.secretId,
-          failedStep: d.failedStep,
-          namespace: d.namespace,
-          name: d.name,
-        },
+        labels: { failedStep: d.failedStep, namespace: d.namespace, name: d.name },
       });
     }
     case "Secret Rotated": {
       const d = event.detail;
-      return alert({
-        fingerprint: domainFingerprint("Secret Rollout Failed", d.secretId),
+      return alert(secretRollout(d.secretId), {
         ...resolved(d.rotatedAt),
-        severity: severities.secretRolloutFailed,
-        service: secretService(context, d.secretId),
         summary: `SecretRolloutFailed: ${d.secretId} rotated and rolled out to its consumers`,
-        labels: { alertname: "SecretRolloutFailed", secretId: d.secretId },
       });
     }
     case "Restore Drill Failed": {
       const d = event.detail;
-      return alert({
-        fingerprint: domainFingerprint("Restore Drill Failed", d.dbInstanceIdentifier),
-        status: "firing",
-        startsAt: utc(d.failedAt),
-        severity: severities.restoreDrillFailed,
-        service: context.services.find((s) => s.database === d.dbInstanceIdentifier)?.name,
+      return alert(restoreDrill(d.dbInstanceIdentifier), {
+        ...firing(d.failedAt),
         summary: `RestoreDrillFailed: backups of ${d.dbInstanceIdentifier} did not restore (${d.failedStep}): ${d.message}`,
         ...described(
           `${d.message}\nSnapshot: ${d.snapshotId ?? "none found"}. Smoke query: ${d.smokeQuery}. Drill started ${d.startedAt}.`,
         ),
-        labels: {
-          alertname: "RestoreDrillFailed",
-          dbInstanceIdentifier: d.dbInstanceIdentifier,
-          failedStep: d.failedStep,
-          snapshotId: d.snapshotId,
-        },
+        labels: { failedStep: d.failedStep, snapshotId: d.snapshotId },
       });
     }
     case "Restore Drill Passed": {
       const d = event.detail;
-      return alert({
-        fingerprint: domainFingerprint("Restore Drill Failed", d.dbInstanceIdentifier),
+      return alert(restoreDrill(d.dbInstanceIdentifier), {
         ...resolved(d.completedAt),
-        severity: severities.restoreDrillFailed,
-        service: context.services.find((s) => s.database === d.dbInstanceIdentifier)?.name,
         summary: `RestoreDrillFailed: backups of ${d.dbInstanceIdentifier} restored (${d.snapshotId})`,
-        labels: {
-          alertname: "RestoreDrillFailed",
-          dbInstanceIdentifier: d.dbInstanceIdentifier,
-          snapshotId: d.snapshotId,
-        },
+        labels: { snapshotId: d.snapshotId },
       });
     }
     case "Promotion Rolled Back": {
       const d = event.detail;
       const image = d.tag ?? d.digest;
-      return alert({
-        fingerprint: domainFingerprint("Promotion Rolled Back", `${d.service}:${d.environment}`),
-        status: "firing",
-        startsAt: utc(d.rolledBackAt),
-        severity: severities.promotionRolledBack,
-        service: context.services.length === 0 || isService(context, d.service) ? d.service : undefined,
+      return alert(promotion(d), {
+        ...firing(d.rolledBackAt),
         summary: `PromotionRolledBack: ${d.service} ${image} rolled back in ${d.environment}: ${d.reason}`,
         ...described(
           `${d.reason}\nReverted commit ${d.revision} with ${d.revertRevision}; now on ${d.rolledBackToTag ?? d.rolledBackToDigest ?? "the previous image"}.${d.quarantined ? ` ${d.digest} is quarantined.` : ""}`,
         ),
-        labels: {
-          alertname: "PromotionRolledBack",
-          environment: d.environment,
-          tag: d.tag,
-          digest: d.digest,
-          promotionId: d.promotionId,
-        },
       });
     }
     case "Promotion Succeeded": {
       const d = event.detail;
-      return alert({
-        fingerprint: domainFingerprint("Promotion Rolled Back", `${d.service}:${d.environment}`),
+      return alert(promotion(d), {
         ...resolved(d.completedAt),
-        severity: severities.promotionRolledBack,
-        service: context.services.length === 0 || isService(context, d.service) ? d.service : undefined,
         summary: `PromotionRolledBack: ${d.service} ${d.tag ?? d.digest} promoted to ${d.environment}`,
-        labels: {
-          alertname: "PromotionRolledBack",
-          environment: d.environment,
-          tag: d.tag,
-          digest: d.digest,
-          promotionId: d.promotionId,
-        },
       });
     }
   }

@@ -1,6 +1,5 @@
 // Lambda behind POST /webhooks/alertmanager: checks the bearer token, puts one Alert Received per alert on the bus.
 
-import { createHash, timingSafeEqual } from "node:crypto";
 import { alertmanagerWebhookSchema } from "../../events/schemas/alertmanager.ts";
 import {
   type AlertmanagerWebhook,
@@ -13,6 +12,7 @@ import { overlapHoursOf, type SwitchyardConfig } from "../core/config.ts";
 import { ValidationError } from "../core/errors.ts";
 import { PayloadTooLargeError } from "../core/http-errors.ts";
 import type { Clock, EventPublisher, SecretStore } from "../core/ports.ts";
+import { bearerTokenVerifier } from "../core/webhook-secrets.ts";
 import { awsConfig, clock, eventPublisher, secretStore } from "../wiring/aws.ts";
 import {
   describeIssues,
@@ -40,8 +40,6 @@ export const tokenCacheSeconds = 5 * 60;
 /** A token that matches no cached value re-reads the secret, at most this often (a rotation may have begun). */
 export const tokenRefreshIntervalSeconds = 30;
 
-const millisecondsPerSecond = 1_000;
-const millisecondsPerHour = 3_600_000;
 const bearerPattern = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 /** RFC 6750's challenge: without an error code when no credentials came, `invalid_token` when they were wrong. */
 const challenge = 'Bearer realm="switchyard"';
@@ -60,57 +58,6 @@ export interface IngestAlertmanagerWebhookAnswer {
   truncatedAlerts: number;
 }
 
-interface TokenCache {
-  digests: readonly Buffer[];
-  fetchedAtMs: number;
-}
-
-const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
-
-const isNotFound = (error: unknown): boolean =>
-  error instanceof Error && error.name === "ResourceNotFoundException";
-
-/**
- * The digests of the tokens Alertmanager may send: AWSCURRENT; AWSPENDING while a rotation is under way; and
- * AWSPREVIOUS for the secret's `rotation.overlapHours` after the current version was made, so Alertmanager
- * instances not yet given the new token keep delivering. Only digests are kept in memory.
- */
-const readTokens = async (deps: IngestAlertmanagerWebhookDeps): Promise<Buffer[]> => {
-  const secretName = deps.config.incidents.webhookToken.secret;
-  const valueAt = async (stage: "AWSPENDING" | "AWSPREVIOUS") => {
-    try {
-      return (await deps.secrets.getSecretValue(secretName, { versionStage: stage })).secretString;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      return undefined;
-    }
-  };
-  try {
-    const current = await deps.secrets.getSecretValue(secretName);
-    const overlapMs = overlapHoursOf(deps.config, secretName) * millisecondsPerHour;
-    const inOverlap = overlapMs > 0 && deps.clock.now().getTime() - current.createdDate.getTime() < overlapMs;
-    const tokens = [
-      ...new Set([
-        current.secretString,
-        await valueAt("AWSPENDING"),
-        inOverlap ? await valueAt("AWSPREVIOUS") : "",
-      ]),
-    ]
-      .map((token) => token?.trim())
-      .filter((token): token is string => token !== undefined && token !== "");
-    // An empty token would let anyone in: refuse to run rather than accept everything.
-    if (tokens.length === 0) throw new Error(`The webhook token ${secretName} is empty`);
-    return tokens.map(digest);
-  } catch (cause) {
-    // The store's failure is ours, not the sender's: a generic 500 (Alertmanager retries), never a 4xx.
-    throw new Error(`The webhook token ${secretName} could not be read`, { cause });
-  }
-};
-
-/** Compares against every accepted token, each in constant time over equal-length digests. */
-const matchesAny = (digests: readonly Buffer[], presented: Buffer): boolean =>
-  digests.map((expected) => timingSafeEqual(expected, presented)).some(Boolean);
-
 /** A 401 with the Bearer challenge; the message never carries the token sent or expected. */
 const unauthorized = (message: string, header: string): HttpResult<ErrorBody> => {
   logger.info("Request refused", { statusCode: 401, code: "Unauthorized", reason: message });
@@ -122,16 +69,24 @@ const unauthorized = (message: string, header: string): HttpResult<ErrorBody> =>
 };
 
 /**
- * Checks `Authorization: Bearer <token>` against the cached tokens; a mismatch re-reads them (at most every
- * `tokenRefreshIntervalSeconds`), since the token may have been rotated meanwhile. Answers the 401 to send, or
- * undefined when the token is good.
+ * Checks `Authorization: Bearer <token>` against the tokens Alertmanager may send (`acceptedSecretValues`: the
+ * current one, a pending one, the previous one within `rotation.overlapHours`), cached as digests; a mismatch
+ * re-reads them (at most every `tokenRefreshIntervalSeconds`), since the token may have been rotated meanwhile.
+ * Answers the 401 to send, or undefined when the token is good.
  */
 const tokenVerifier = (deps: IngestAlertmanagerWebhookDeps) => {
-  let cache: TokenCache | undefined;
-  const load = async (): Promise<TokenCache> => {
-    cache = { digests: await readTokens(deps), fetchedAtMs: deps.clock.now().getTime() };
-    return cache;
-  };
+  const secretName = deps.config.incidents.webhookToken.secret;
+  const isValid = bearerTokenVerifier(
+    {
+      secrets: deps.secrets,
+      secretName,
+      overlapHours: overlapHoursOf(deps.config, secretName),
+      clock: deps.clock,
+      label: "webhook token",
+      trim: true,
+    },
+    { cacheSeconds: tokenCacheSeconds, refreshIntervalSeconds: tokenRefreshIntervalSeconds },
+  );
   return async (request: HttpRequest): Promise<HttpResult<ErrorBody> | undefined> => {
     const header = request.headers.authorization;
     if (header === undefined || header.trim() === "") {
@@ -141,13 +96,7 @@ const tokenVerifier = (deps: IngestAlertmanagerWebhookDeps) => {
     if (token === undefined) {
       return unauthorized("Authorization header is not Bearer <token>", invalidTokenChallenge);
     }
-    const presented = digest(token);
-    const ageMs = (): number => deps.clock.now().getTime() - (cache?.fetchedAtMs ?? 0);
-    const tokens = cache && ageMs() < tokenCacheSeconds * millisecondsPerSecond ? cache : await load();
-    if (matchesAny(tokens.digests, presented)) return undefined;
-    if (ageMs() >= tokenRefreshIntervalSeconds * millisecondsPerSecond) {
-      if (matchesAny((await load()).digests, presented)) return undefined;
-    }
+    if (await isValid(token)) return undefined;
     return unauthorized("The bearer token is not valid", invalidTokenChallenge);
   };
 };

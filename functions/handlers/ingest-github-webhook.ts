@@ -1,10 +1,10 @@
 // Lambda behind POST /webhooks/github: verifies GitHub's signature, drops repeated deliveries, relays events to the bus.
 
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { overlapHoursOf } from "../core/config.ts";
 import { ValidationError } from "../core/errors.ts";
 import { PayloadTooLargeError, UnauthorizedError } from "../core/http-errors.ts";
 import type { Clock, EventPublisher, IdempotencyStore, SecretStore } from "../core/ports.ts";
+import { hmacSignatureVerifier } from "../core/webhook-secrets.ts";
 import { awsConfig, clock, eventPublisher, idempotencyStore, secretStore } from "../wiring/aws.ts";
 import { type HttpRequest, type HttpResult, withHttpStack } from "../wiring/http.ts";
 import { coldStart } from "../wiring/middleware.ts";
@@ -24,7 +24,6 @@ export const secretRefreshIntervalSeconds = 30;
 /** An EventBridge entry (source, detail-type and detail) holds at most 256 KB. */
 export const maxEventBytes = 256 * 1024;
 
-const millisecondsPerSecond = 1_000;
 const signaturePrefix = "sha256=";
 const signaturePattern = /^sha256=[0-9a-f]{64}$/i;
 /** GitHub's delivery ids are GUIDs; anything beyond these characters is not one. */
@@ -43,55 +42,6 @@ export interface IngestGithubWebhookDeps {
   clock: Clock;
 }
 
-const millisecondsPerHour = 3_600_000;
-
-interface SecretCache {
-  secrets: readonly string[];
-  fetchedAtMs: number;
-}
-
-const isNotFound = (error: unknown): boolean =>
-  error instanceof Error && error.name === "ResourceNotFoundException";
-
-/** The value of a stage, or undefined when no version holds it (or the version has no value yet). */
-const valueAt = async (deps: IngestGithubWebhookDeps, stage: "AWSPENDING" | "AWSPREVIOUS") => {
-  try {
-    return await deps.secrets.getSecretValue(deps.secretName, { versionStage: stage });
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-    return undefined;
-  }
-};
-
-/**
- * The webhook secrets a signature may be made with: AWSCURRENT; AWSPENDING while a rotation is under way; and
- * AWSPREVIOUS for `overlapHours` after the current version was made, so a rotation never refuses a delivery signed
- * just before it, nor one from a sender not yet updated.
- */
-const readSecrets = async (deps: IngestGithubWebhookDeps): Promise<string[]> => {
-  try {
-    const current = await deps.secrets.getSecretValue(deps.secretName);
-    const pending = await valueAt(deps, "AWSPENDING");
-    const overlapMs = (deps.overlapHours ?? 0) * millisecondsPerHour;
-    const inOverlap = overlapMs > 0 && deps.clock.now().getTime() - current.createdDate.getTime() < overlapMs;
-    const previous = inOverlap ? await valueAt(deps, "AWSPREVIOUS") : undefined;
-    const secrets = [
-      ...new Set([current.secretString, pending?.secretString, previous?.secretString]),
-    ].filter((s): s is string => s !== undefined && s !== "");
-    // An empty key would let anyone compute a valid signature: refuse to run rather than accept everything.
-    if (secrets.length === 0) throw new Error(`The webhook secret ${deps.secretName} is empty`);
-    return secrets;
-  } catch (cause) {
-    // The store's failure is ours, not the sender's: a generic 500, never a 4xx naming the secret.
-    throw new Error(`The webhook secret ${deps.secretName} could not be read`, { cause });
-  }
-};
-
-const matchesAny = (secrets: readonly string[], rawBody: Buffer, signature: Buffer): boolean =>
-  secrets
-    .map((secret) => timingSafeEqual(createHmac("sha256", secret).update(rawBody).digest(), signature))
-    .some(Boolean);
-
 /** Reads `X-Hub-Signature-256` (`sha256=` + 64 hex digits) as the 32 bytes it names. */
 const signatureOf = (request: HttpRequest): Buffer => {
   const header = request.headers["x-hub-signature-256"];
@@ -103,23 +53,24 @@ const signatureOf = (request: HttpRequest): Buffer => {
 };
 
 /**
- * Verifies signatures against the cached secrets; a mismatch re-reads them (at most every
+ * Verifies signatures against the webhook secrets they may be made with (`acceptedSecretValues`: AWSCURRENT,
+ * AWSPENDING while a rotation is under way, AWSPREVIOUS for `overlapHours`), used as stored, since GitHub signs with
+ * the exact bytes it was given. They are cached; a mismatch re-reads them (at most every
  * `secretRefreshIntervalSeconds`), since a new secret may have been set in GitHub and Secrets Manager meanwhile.
  */
 const signatureVerifier = (deps: IngestGithubWebhookDeps) => {
-  let cache: SecretCache | undefined;
-  const load = async (): Promise<SecretCache> => {
-    cache = { secrets: await readSecrets(deps), fetchedAtMs: deps.clock.now().getTime() };
-    return cache;
-  };
+  const isSigned = hmacSignatureVerifier(
+    {
+      secrets: deps.secrets,
+      secretName: deps.secretName,
+      overlapHours: deps.overlapHours ?? 0,
+      clock: deps.clock,
+      label: "webhook secret",
+    },
+    { cacheSeconds: secretCacheSeconds, refreshIntervalSeconds: secretRefreshIntervalSeconds },
+  );
   return async (request: HttpRequest): Promise<void> => {
-    const signature = signatureOf(request);
-    const ageMs = (): number => deps.clock.now().getTime() - (cache?.fetchedAtMs ?? 0);
-    const secrets = cache && ageMs() < secretCacheSeconds * millisecondsPerSecond ? cache : await load();
-    if (matchesAny(secrets.secrets, request.rawBody, signature)) return;
-    if (ageMs() >= secretRefreshIntervalSeconds * millisecondsPerSecond) {
-      if (matchesAny((await load()).secrets, request.rawBody, signature)) return;
-    }
+    if (await isSigned(request.rawBody, [signatureOf(request)])) return;
     throw new UnauthorizedError("X-Hub-Signature-256 does not match the request body");
   };
 };

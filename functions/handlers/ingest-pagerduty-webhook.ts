@@ -1,12 +1,12 @@
 // Lambda behind POST /webhooks/pagerduty: verifies PagerDuty's v3 signature; an acknowledgement there acknowledges here.
 
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { overlapHoursOf, type SwitchyardConfig } from "../core/config.ts";
 import { TransientError, ValidationError } from "../core/errors.ts";
 import { PayloadTooLargeError, UnauthorizedError } from "../core/http-errors.ts";
 import { acknowledgeIncident, type IncidentDeps } from "../core/incidents.ts";
 import type { SecretStore } from "../core/ports.ts";
+import { hmacSignatureVerifier } from "../core/webhook-secrets.ts";
 import {
   awsConfig,
   clock,
@@ -40,8 +40,6 @@ export const maxSignatures = 10;
 const maxIncidentKeyLength = 255;
 const maxAgentNameLength = 200;
 
-const millisecondsPerSecond = 1_000;
-const millisecondsPerHour = 3_600_000;
 const signatureHeader = "x-pagerduty-signature";
 /** The `v1` scheme: HMAC-SHA256 of the raw body, as 64 hex digits. */
 const v1SignaturePattern = /^v1=([0-9a-f]{64})$/i;
@@ -96,51 +94,6 @@ export type IngestPagerdutyWebhookAnswer =
   | { action: "acknowledged"; incidentId: string; changed: boolean }
   | { action: "ignored"; reason: string };
 
-interface SecretCache {
-  secrets: readonly string[];
-  fetchedAtMs: number;
-}
-
-const isNotFound = (error: unknown): boolean =>
-  error instanceof Error && error.name === "ResourceNotFoundException";
-
-/**
- * The secrets a signature may be made with: AWSCURRENT; AWSPENDING while a rotation is under way; and AWSPREVIOUS
- * for the secret's `rotation.overlapHours` after the current version was made. (PagerDuty itself sends one signature
- * per secret while its own secret rotates, so either side may rotate without refusing a delivery.)
- */
-const readSecrets = async (deps: IngestPagerdutyWebhookDeps): Promise<string[]> => {
-  const secretName = deps.config.incidents.pagerduty.webhookSecret.secret;
-  const valueAt = async (stage: "AWSPENDING" | "AWSPREVIOUS") => {
-    try {
-      return (await deps.secrets.getSecretValue(secretName, { versionStage: stage })).secretString;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      return undefined;
-    }
-  };
-  try {
-    const current = await deps.secrets.getSecretValue(secretName);
-    const overlapMs = overlapHoursOf(deps.config, secretName) * millisecondsPerHour;
-    const inOverlap = overlapMs > 0 && deps.clock.now().getTime() - current.createdDate.getTime() < overlapMs;
-    const secrets = [
-      ...new Set([
-        current.secretString,
-        await valueAt("AWSPENDING"),
-        inOverlap ? await valueAt("AWSPREVIOUS") : undefined,
-      ]),
-    ]
-      .map((secret) => secret?.trim())
-      .filter((secret): secret is string => secret !== undefined && secret !== "");
-    // An empty secret would let anyone compute a valid signature: refuse to run rather than accept everything.
-    if (secrets.length === 0) throw new Error(`The webhook secret ${secretName} is empty`);
-    return secrets;
-  } catch (cause) {
-    // The store's failure is ours, not PagerDuty's: a generic 500 (PagerDuty retries), never a 4xx naming the secret.
-    throw new Error(`The webhook secret ${secretName} could not be read`, { cause });
-  }
-};
-
 /**
  * The `v1` signatures of `X-PagerDuty-Signature` (comma-separated, one per signing secret) as the 32 bytes each
  * names; signatures of other versions are skipped, as PagerDuty asks.
@@ -164,31 +117,27 @@ const signaturesOf = (request: HttpRequest): Buffer[] => {
   return signatures;
 };
 
-/** Every secret against every signature, each compared in constant time over 32 bytes. */
-const matchesAny = (secrets: readonly string[], rawBody: Buffer, signatures: readonly Buffer[]): boolean =>
-  secrets
-    .map((secret) => createHmac("sha256", secret).update(rawBody).digest())
-    .flatMap((expected) => signatures.map((signature) => timingSafeEqual(expected, signature)))
-    .some(Boolean);
-
 /**
- * Verifies signatures against the cached secrets; a mismatch re-reads them (at most every
- * `secretRefreshIntervalSeconds`), since a new secret may have been set meanwhile.
+ * Verifies signatures against the secrets they may be made with (`acceptedSecretValues`: AWSCURRENT, AWSPENDING
+ * while a rotation is under way, AWSPREVIOUS within `rotation.overlapHours`), cached; a mismatch re-reads them (at
+ * most every `secretRefreshIntervalSeconds`), since a new secret may have been set meanwhile. (PagerDuty itself sends
+ * one signature per secret while its own secret rotates, so either side may rotate without refusing a delivery.)
  */
 const signatureVerifier = (deps: IngestPagerdutyWebhookDeps) => {
-  let cache: SecretCache | undefined;
-  const load = async (): Promise<SecretCache> => {
-    cache = { secrets: await readSecrets(deps), fetchedAtMs: deps.clock.now().getTime() };
-    return cache;
-  };
+  const secretName = deps.config.incidents.pagerduty.webhookSecret.secret;
+  const isSigned = hmacSignatureVerifier(
+    {
+      secrets: deps.secrets,
+      secretName,
+      overlapHours: overlapHoursOf(deps.config, secretName),
+      clock: deps.clock,
+      label: "webhook secret",
+      trim: true,
+    },
+    { cacheSeconds: secretCacheSeconds, refreshIntervalSeconds: secretRefreshIntervalSeconds },
+  );
   return async (request: HttpRequest): Promise<void> => {
-    const signatures = signaturesOf(request);
-    const ageMs = (): number => deps.clock.now().getTime() - (cache?.fetchedAtMs ?? 0);
-    const secrets = cache && ageMs() < secretCacheSeconds * millisecondsPerSecond ? cache : await load();
-    if (matchesAny(secrets.secrets, request.rawBody, signatures)) return;
-    if (ageMs() >= secretRefreshIntervalSeconds * millisecondsPerSecond) {
-      if (matchesAny((await load()).secrets, request.rawBody, signatures)) return;
-    }
+    if (await isSigned(request.rawBody, signaturesOf(request))) return;
     throw new UnauthorizedError("X-PagerDuty-Signature does not match the request body");
   };
 };

@@ -118,17 +118,36 @@ describe("incident escalation on the local runtime", () => {
 
     // Level 1: the channel gets the incident, PagerDuty the trigger with the fingerprint as dedup_key.
     const trigger = await eventually(() => events(fp)[0]);
-    expect(trigger).toMatchObject({
+    const ackLink = expect.stringMatching(
+      /^http:\/\/127\.0\.0\.1:\d+\/incidents\/[0-9a-f-]{36}\?token=[\w.-]+$/,
+    );
+    expect(trigger).toEqual({
       routing_key: primaryKey,
       event_action: "trigger",
       dedup_key: fp,
-      payload: { summary: `CheckoutHighErrorRate: checkout is failing (${fp})`, severity: "warning" },
-    });
-    expect(trigger.links).toEqual(
-      expect.arrayContaining([
+      payload: {
+        summary: `CheckoutHighErrorRate: checkout is failing (${fp})`,
+        source: "checkout",
+        severity: "warning",
+        timestamp: "2026-11-27T10:00:00.000Z",
+        component: "checkout",
+        class: "CheckoutHighErrorRate",
+        custom_details: {
+          alertname: "CheckoutHighErrorRate",
+          service: "checkout",
+          severity: "warning",
+          pod: `checkout-${fp.slice(0, 4)}`,
+          switchyard_incident: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        },
+      },
+      links: [
         { href: "https://runbooks.example.com/checkout/high-error-rate", text: "Runbook" },
-      ]),
-    );
+        { href: "https://prometheus.example.com/graph?g0.expr=up", text: "Source" },
+        { href: ackLink, text: "Acknowledge in Switchyard" },
+      ],
+      client: "Switchyard",
+      client_url: ackLink,
+    });
     const root = await eventually(() => slack.messages.find((m) => m.text.includes(fp) && !m.threadTs));
     expect(root.postedTo).toBe("#incidents");
     expect(JSON.stringify(root.blocks)).toContain("Acknowledge");
@@ -150,6 +169,12 @@ describe("incident escalation on the local runtime", () => {
     // PagerDuty hears the acknowledgement on both services; then nothing more is triggered.
     await eventually(() =>
       events(fp).filter((e) => e.event_action === "acknowledge").length === 2 ? true : undefined,
+    );
+    expect(events(fp).filter((e) => e.event_action === "acknowledge")).toEqual(
+      expect.arrayContaining([
+        { routing_key: primaryKey, event_action: "acknowledge", dedup_key: fp },
+        { routing_key: secondaryKey, event_action: "acknowledge", dedup_key: fp },
+      ]),
     );
     const triggers = events(fp).filter((e) => e.event_action === "trigger").length;
     await new Promise((resolve) => setTimeout(resolve, 3_000));

@@ -30,23 +30,13 @@ import {
   putEventsBatches,
   utc,
 } from "../../functions/core/alerts.ts";
-import { configSchema } from "../../functions/core/config.ts";
+import { checkoutService, testConfig } from "../support/config.ts";
 
 const sample = (file: string): unknown => JSON.parse(readFileSync(`events/samples/${file}`, "utf8"));
 
-const config = configSchema.parse({
-  gitops: { repository: "acme/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}-staging" } },
-  ],
+const config = testConfig({
   services: [
-    {
-      name: "checkout",
-      repository: "checkout",
-      database: "checkout-db",
-      policy: { semver: "^1.0.0" },
-      values: "envs/{environment}/checkout/values.yaml",
-    },
+    { ...checkoutService, database: "checkout-db" },
     {
       name: "payments",
       repository: "payments/api",

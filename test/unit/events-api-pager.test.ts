@@ -7,34 +7,14 @@ import {
   preparePagerEvent,
 } from "../../functions/adapters/pagerduty/events-api-pager.ts";
 import { NotFoundError, TransientError, ValidationError } from "../../functions/core/errors.ts";
-import type { PagerEvent, SecretStore, SecretVersion } from "../../functions/core/ports.ts";
-import { ResourceNotFoundException } from "../../local/adapters/secret-store-errors.ts";
+import type { PagerEvent } from "../../functions/core/ports.ts";
+import { failureOf, messages } from "../support/errors.ts";
+import { fakeSecrets } from "../support/fakes.ts";
 import { type PagerDutyReceiver, startPagerDutyReceiver } from "../support/receivers.ts";
 
 const routingKeySecret = "switchyard/pagerduty-routing-key";
 const routingKey = "R0UT1NGKEY0F0NCALL0000000000042";
 const fingerprint = "6f1c2a9d0e4b7c35";
-
-/** A secret store with the given values that counts its reads; a missing name is Secrets Manager's not-found. */
-const fakeSecrets = (values: Record<string, string>) => {
-  const reads: string[] = [];
-  const store: Pick<SecretStore, "getSecretValue"> = {
-    getSecretValue: async (name) => {
-      reads.push(name);
-      const value = values[name];
-      if (value === undefined) throw new ResourceNotFoundException(`Secrets Manager can't find ${name}`);
-      return {
-        name,
-        arn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${name}-AbCdEf`,
-        versionId: "v1",
-        versionStages: ["AWSCURRENT"],
-        createdDate: new Date("2026-01-01T00:00:00Z"),
-        secretString: value,
-      } satisfies SecretVersion;
-    },
-  };
-  return { store, reads, values };
-};
 
 const trigger: PagerEvent = {
   event_action: "trigger",
@@ -52,22 +32,6 @@ const trigger: PagerEvent = {
   links: [{ href: "https://runbooks.example.com/checkout-5xx", text: "Runbook" }],
   client: "Switchyard",
   client_url: "https://switchyard.example.com/incidents/1",
-};
-
-/** Every message of an error and of its causes, to check none of them carries a secret. */
-const messages = (error: unknown): string[] => {
-  const all: string[] = [];
-  for (let current = error; current instanceof Error; current = current.cause) all.push(current.message);
-  return all;
-};
-
-const failureOf = async (promise: Promise<unknown>): Promise<Error> => {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof Error)) throw new Error("expected the call to fail");
-  return error;
 };
 
 describe("EventsApiPager", () => {

@@ -1,6 +1,6 @@
 // The HTTP API for other tools: promotions, environments, approvals, freezes and quarantine, through the HTTP stack.
 
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { beforeEach, describe, expect, it } from "vitest";
 import { approvalId } from "../../functions/core/approvals.ts";
 import { configSchema } from "../../functions/core/config.ts";
@@ -13,7 +13,6 @@ import type {
   PromotionRecord,
   PromotionStore,
   WorkflowCallbacks,
-  WorkflowStarter,
 } from "../../functions/core/ports.ts";
 import { productionSyncInputSchema, promoteImageInputSchema } from "../../functions/core/promotion-input.ts";
 import { type ApprovalsApiDeps, makeApprovalsApi } from "../../functions/handlers/approvals.ts";
@@ -32,7 +31,8 @@ import { SqliteFreezeStore } from "../../local/adapters/sqlite-freeze-store.ts";
 import { SqlitePromotionStore } from "../../local/adapters/sqlite-promotion-store.ts";
 import { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
 import { openDatabase } from "../../local/db.ts";
-import { toApiGatewayEvent } from "../../local/http/apigw.ts";
+import { RecordingWorkflowStarter } from "../support/fakes.ts";
+import { apiGatewayEvent, type RequesterCase, requesterCases, testLambdaContext } from "../support/http.ts";
 
 const config = configSchema.parse({
   gitops: { repository: "acme/gitops" },
@@ -67,20 +67,7 @@ const userArn = "arn:aws:iam::123456789012:user/ana";
 const now = new Date("2026-05-01T12:00:00.000Z");
 const clock = { now: () => now };
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: "switchyard-test",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:switchyard-test",
-  memoryLimitInMB: "256",
-  awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-  logGroupName: "/aws/lambda/switchyard-test",
-  logStreamName: "test",
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const lambdaContext = testLambdaContext("switchyard-test");
 
 interface Call {
   method: "GET" | "POST" | "PUT" | "DELETE";
@@ -94,27 +81,14 @@ interface Call {
   iamUserArn?: string;
 }
 
-const apiEvent = (call: Call): APIGatewayProxyEventV2 => {
-  const body = Buffer.from(call.body ?? "");
-  const event = toApiGatewayEvent(
-    {
-      method: call.method,
-      path: call.path ?? call.route,
-      params: call.params ?? {},
-      query: new URLSearchParams(call.query ?? ""),
-      headers: { "content-type": "application/json", ...call.headers },
-      body,
-      json: () => JSON.parse(body.toString("utf8")),
-    },
-    { method: call.method, path: call.route },
-    { accountId: "123456789012", region: "eu-west-1", requestId: "JKJaXmPLvHcESHA=" },
-  );
-  if (call.iamUserArn === undefined) return event;
-  return {
-    ...event,
-    requestContext: { ...event.requestContext, authorizer: { iam: { userArn: call.iamUserArn } } },
-  } as APIGatewayProxyEventV2;
-};
+const apiEvent = ({ method, route, headers, iamUserArn, ...request }: Call) =>
+  apiGatewayEvent({
+    ...request,
+    route: { method, path: route },
+    headers: { "content-type": "application/json", ...headers },
+    iam: iamUserArn === undefined ? undefined : { userArn: iamUserArn },
+    gateway: { requestId: "JKJaXmPLvHcESHA=" },
+  });
 
 const answerOf = (result: APIGatewayProxyStructuredResultV2) => ({
   statusCode: result.statusCode,
@@ -122,17 +96,6 @@ const answerOf = (result: APIGatewayProxyStructuredResultV2) => ({
   body: JSON.parse(result.body ?? "null") as unknown,
   raw: result.body ?? "",
 });
-
-class FakeWorkflowStarter implements WorkflowStarter {
-  readonly calls: { workflow: string; input: unknown; name: string | undefined }[] = [];
-  failure: Error | undefined;
-
-  async start(workflow: string, input: unknown, name?: string): Promise<{ executionArn: string }> {
-    this.calls.push({ workflow, input, name });
-    if (this.failure) throw this.failure;
-    return { executionArn };
-  }
-}
 
 class FakePromotionStore
   implements Pick<PromotionStore, "getPromotion" | "listPromotions" | "listDeployments">
@@ -172,7 +135,7 @@ const promotion: PromotionRecord = {
 };
 
 describe("POST /promotions (start-promotion)", () => {
-  let workflows: FakeWorkflowStarter;
+  let workflows: RecordingWorkflowStarter;
   const handlerWith = (options: { trustUserHeader?: boolean } = {}) =>
     withHttpStack(
       makeStartPromotion({ config, workflows, clock, ids: { next: () => promotionId }, ...options }),
@@ -192,7 +155,7 @@ describe("POST /promotions (start-promotion)", () => {
     );
 
   beforeEach(() => {
-    workflows = new FakeWorkflowStarter();
+    workflows = new RecordingWorkflowStarter(executionArn);
   });
 
   it("starts promote-image with the normalised input, named by the promotion id, and answers 202 with Location", async () => {
@@ -256,25 +219,8 @@ describe("POST /promotions (start-promotion)", () => {
     });
   });
 
-  it.each([
-    [
-      "the IAM principal, whatever the header says",
-      { iamUserArn: userArn, headers: { "x-switchyard-user": "mallory" } },
-      true,
-      userArn,
-    ],
-    [
-      "x-switchyard-user where no authorizer runs (locally)",
-      { headers: { "x-switchyard-user": "ana" } },
-      true,
-      "ana",
-    ],
-    [
-      "anonymous when the header is not to be trusted (AWS)",
-      { headers: { "x-switchyard-user": "mallory" } },
-      false,
-      "anonymous",
-    ],
+  it.each<RequesterCase>([
+    ...requesterCases(userArn),
     ["anonymous when nothing names the caller", {}, true, "anonymous"],
   ])("names as requester %s", async (_, call: Partial<Call>, trustUserHeader, requestedBy) => {
     await post({ service: "checkout", environment: "staging", tag: "1.4.0" }, call, { trustUserHeader });

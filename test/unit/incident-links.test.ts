@@ -1,7 +1,6 @@
 // Incident acknowledge links: signed for one incident, valid a week, never usable as an approval link or the reverse.
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { configSchema } from "../../functions/core/config.ts";
 import { ForbiddenError } from "../../functions/core/http-errors.ts";
 import {
   ackLinkHolder,
@@ -15,8 +14,10 @@ import {
 } from "../../functions/core/incident-links.ts";
 import { clearLinkKeyCache, signLinkToken, verifyLinkToken } from "../../functions/core/link-token.ts";
 import type { Clock } from "../../functions/core/ports.ts";
-import { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
+import type { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
 import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
+import { testConfig } from "../support/config.ts";
+import { storedSecrets } from "../support/fakes.ts";
 
 const currentKey = "a".repeat(64);
 const previousKey = "b".repeat(64);
@@ -27,20 +28,7 @@ const now = new Date("2026-11-28T08:00:00.000Z");
 const dayMs = 24 * 60 * 60 * 1_000;
 const linkKeySecret = "switchyard/approval-link-key";
 
-const config = configSchema.parse({
-  gitops: { repository: "acme/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}-staging" } },
-  ],
-  services: [
-    {
-      name: "checkout",
-      repository: "checkout",
-      policy: { semver: "^1.0.0" },
-      values: "envs/{environment}/checkout/values.yaml",
-    },
-  ],
-});
+const config = testConfig();
 
 const refusal = (verify: () => unknown): ForbiddenError => {
   try {
@@ -171,8 +159,7 @@ describe("makeAckUrl / verifyAckLink", () => {
     clearLinkKeyCache();
     clockNow = now;
     db = openDatabase(":memory:");
-    secrets = new SqliteSecretStore({ db, clock });
-    await secrets.createSecret({ name: linkKeySecret, secretString: currentKey });
+    secrets = await storedSecrets(db, { [linkKeySecret]: currentKey }, clock);
   });
 
   afterEach(() => {

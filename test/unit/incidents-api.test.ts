@@ -1,18 +1,10 @@
 // The incidents API through the HTTP stack: list, JSON and page views, and acknowledgements by link, IAM and header.
 
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { configSchema } from "../../functions/core/config.ts";
 import { signAckToken } from "../../functions/core/incident-links.ts";
 import { clearLinkKeyCache, signLinkToken } from "../../functions/core/link-token.ts";
-import type {
-  Clock,
-  DomainEvent,
-  EventPublisher,
-  IncidentRecord,
-  NewIncident,
-  WorkflowCallbacks,
-} from "../../functions/core/ports.ts";
+import type { Clock, IncidentRecord, NewIncident } from "../../functions/core/ports.ts";
 import {
   type IncidentsApiDeps,
   incidentsRequest,
@@ -20,10 +12,11 @@ import {
 } from "../../functions/handlers/incidents.ts";
 import { withHttpStack } from "../../functions/wiring/http.ts";
 import { SqliteIncidentStore } from "../../local/adapters/sqlite-incident-store.ts";
-import { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
+import type { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
 import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { toApiGatewayEvent } from "../../local/http/apigw.ts";
-import type { LocalRequest } from "../../local/http/server.ts";
+import { testConfig } from "../support/config.ts";
+import { RecordingCallbacks, RecordingPublisher, storedSecrets } from "../support/fakes.ts";
+import { apiGatewayEvent, captureOutput, testAccountId, testLambdaContext } from "../support/http.ts";
 
 // Log everything, and capture it, so the checks that no token reaches the log see every line the function writes.
 vi.hoisted(() => {
@@ -41,55 +34,9 @@ const mariaArn = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Oncall_1
 const hostile = `<script>alert("x")</script>&'`;
 const escapedHostile = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;";
 
-const config = configSchema.parse({
-  gitops: { repository: "acme/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}-staging" } },
-  ],
-  services: [
-    {
-      name: "checkout",
-      repository: "checkout",
-      policy: { semver: "^1.0.0" },
-      values: "envs/{environment}/checkout/values.yaml",
-    },
-  ],
-});
+const config = testConfig();
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: "switchyard-incidents",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:switchyard-incidents",
-  memoryLimitInMB: "256",
-  awsRequestId: "0b9d1c2e-7b61-11e6-9a41-93e8deadbeef",
-  logGroupName: "/aws/lambda/switchyard-incidents",
-  logStreamName: "test",
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
-
-class FakePublisher implements EventPublisher {
-  readonly published: DomainEvent[] = [];
-
-  async publish(events: readonly DomainEvent[]): Promise<void> {
-    this.published.push(...events);
-  }
-}
-
-class FakeCallbacks implements WorkflowCallbacks {
-  readonly successes: { token: string; output: unknown }[] = [];
-
-  async sendTaskSuccess(token: string, output: unknown): Promise<void> {
-    this.successes.push({ token, output });
-  }
-
-  async sendTaskFailure(): Promise<void> {
-    throw new Error("not expected");
-  }
-}
+const lambdaContext = testLambdaContext("switchyard-incidents");
 
 const newIncident = (overrides: Partial<NewIncident> = {}): NewIncident => ({
   id: openId,
@@ -126,30 +73,17 @@ interface Answer {
   json: () => any;
 }
 
-const eventOf = (call: Call): APIGatewayProxyEventV2 => {
-  const path = call.route.replace("{id}", call.id ?? "");
-  const body = Buffer.from(call.body ?? "");
-  const request: LocalRequest = {
-    method: call.method,
-    path,
+const eventOf = (call: Call) =>
+  apiGatewayEvent({
+    route: { method: call.method, path: call.route },
+    path: call.route.replace("{id}", call.id ?? ""),
     params: call.id === undefined ? {} : { id: call.id },
-    query: new URLSearchParams(call.query ?? {}),
-    headers: call.headers ?? {},
-    body,
-    json: () => JSON.parse(body.toString("utf8")),
-  };
-  const event = toApiGatewayEvent(
-    request,
-    { method: call.method, path: call.route },
-    { accountId: "123456789012", region: "eu-west-1", now: new Date("2026-11-28T08:00:00Z") },
-  );
-  if (call.iam !== undefined) {
-    (event.requestContext as unknown as Record<string, unknown>).authorizer = {
-      iam: { userArn: call.iam, accountId: "123456789012" },
-    };
-  }
-  return event;
-};
+    query: call.query,
+    headers: call.headers,
+    body: call.body,
+    iam: call.iam === undefined ? undefined : { userArn: call.iam, accountId: testAccountId },
+    gateway: { now: new Date("2026-11-28T08:00:00Z") },
+  });
 
 const json = { accept: "application/json" };
 const jsonBody = { "content-type": "application/json", accept: "application/json" };
@@ -159,8 +93,8 @@ describe("incidents API", () => {
   let db: SqliteDatabase;
   let store: SqliteIncidentStore;
   let secrets: SqliteSecretStore;
-  let publisher: FakePublisher;
-  let callbacks: FakeCallbacks;
+  let publisher: RecordingPublisher;
+  let callbacks: RecordingCallbacks;
   let now: Date;
   let clock: Clock;
   let logLines: string[];
@@ -210,22 +144,15 @@ describe("incidents API", () => {
 
   beforeEach(async () => {
     clearLinkKeyCache();
-    logLines = [];
+    logLines = captureOutput();
     outputs = [];
-    const capture = (chunk: unknown): boolean => {
-      logLines.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, "write").mockImplementation(capture);
-    vi.spyOn(process.stderr, "write").mockImplementation(capture);
     now = new Date("2026-11-28T08:00:00.000Z");
     clock = { now: () => now };
     db = openDatabase(":memory:");
     store = new SqliteIncidentStore({ db });
-    secrets = new SqliteSecretStore({ db, clock });
-    await secrets.createSecret({ name: linkKeySecret, secretString: linkKey });
-    publisher = new FakePublisher();
-    callbacks = new FakeCallbacks();
+    secrets = await storedSecrets(db, { [linkKeySecret]: linkKey }, clock);
+    publisher = new RecordingPublisher();
+    callbacks = new RecordingCallbacks();
     handler = handlerWith();
 
     await seed({}, { pagedRoutingKeys: ["switchyard/pagerduty-routing-key"] });

@@ -1,7 +1,6 @@
 // The incident use cases over the real SQLite stores, with fakes for PagerDuty, Slack, mail and the workflow.
 
 import { beforeEach, describe, expect, it } from "vitest";
-import { configSchema } from "../../functions/core/config.ts";
 import { ConflictError } from "../../functions/core/errors.ts";
 import {
   type AlertReceived,
@@ -23,14 +22,10 @@ import type { ChatMessage, DomainEvent, PagerEvent } from "../../functions/core/
 import { SqliteFreezeStore } from "../../local/adapters/sqlite-freeze-store.ts";
 import { SqliteIncidentStore } from "../../local/adapters/sqlite-incident-store.ts";
 import { openDatabase } from "../../local/db.ts";
+import { testConfig } from "../support/config.ts";
 
 const now = new Date("2026-11-27T10:05:00.000Z");
-const config = configSchema.parse({
-  gitops: { repository: "acme-platform/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}" } },
-  ],
-  services: [{ name: "checkout", repository: "checkout", policy: { semver: "^1.0.0" }, values: "v.yaml" }],
+const config = testConfig({
   incidents: {
     escalation: {
       levels: [
@@ -98,7 +93,12 @@ describe("incident use cases", () => {
         },
         updateMessage: async (message) => void updates.push(message),
       },
-      mailer: { send: async (message) => (mails.push(message.to.join()), { messageId: "m" }) },
+      mailer: {
+        send: async (message) => {
+          mails.push(message.to.join());
+          return { messageId: "m" };
+        },
+      },
       callbacks: {
         sendTaskSuccess: async (token, output) => void woken.push({ token, output }),
         sendTaskFailure: async () => undefined,

@@ -1,12 +1,11 @@
 // Alertmanager ingestion: only bearer-authenticated, valid notifications reach the bus, one Alert Received per alert.
 
 import { readFileSync } from "node:fs";
-import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { alertReceivedDetailSchema } from "../../events/schemas/switchyard.ts";
-import { configSchema } from "../../functions/core/config.ts";
 import { EventPublishError } from "../../functions/core/errors.ts";
-import type { Clock, DomainEvent, EventPublisher, SecretStore } from "../../functions/core/ports.ts";
+import type { Clock, SecretStore } from "../../functions/core/ports.ts";
 import {
   ingestAlertmanagerWebhookRequest,
   ingestAlertmanagerWebhookRoute,
@@ -15,10 +14,11 @@ import {
   tokenRefreshIntervalSeconds,
 } from "../../functions/handlers/ingest-alertmanager-webhook.ts";
 import { withHttpStack } from "../../functions/wiring/http.ts";
-import { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
+import type { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
 import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { toApiGatewayEvent } from "../../local/http/apigw.ts";
-import type { LocalRequest } from "../../local/http/server.ts";
+import { testConfig } from "../support/config.ts";
+import { RecordingPublisher, storedSecrets } from "../support/fakes.ts";
+import { apiGatewayEvent, captureOutput, testLambdaContext } from "../support/http.ts";
 
 // Log everything, and capture it, so the test of what reaches the log sees every line the function writes.
 vi.hoisted(() => {
@@ -29,21 +29,7 @@ const tokenSecret = "switchyard/alertmanager-token";
 const token = "amtok-3c9f1e2d7b8a4c6e9d0f1a2b3c4d5e6f";
 const forgedToken = "amtok-00000000000000000000000000000000";
 
-const baseConfig = {
-  gitops: { repository: "acme/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}-staging" } },
-  ],
-  services: [
-    {
-      name: "checkout",
-      repository: "checkout",
-      policy: { semver: "^1.0.0" },
-      values: "envs/{environment}/checkout/values.yaml",
-    },
-  ],
-};
-const config = configSchema.parse(baseConfig);
+const config = testConfig();
 
 const sampleWebhook = JSON.parse(readFileSync("events/samples/alertmanager/webhook-v4.json", "utf8"));
 const sampleAlert = sampleWebhook.alerts[0];
@@ -58,34 +44,7 @@ const notification = (count = 1, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: "switchyard-ingest-alertmanager-webhook",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:switchyard-ingest-alertmanager-webhook",
-  memoryLimitInMB: "256",
-  awsRequestId: "0b9d1c2e-7b61-11e6-9a41-93e8deadbeef",
-  logGroupName: "/aws/lambda/switchyard-ingest-alertmanager-webhook",
-  logStreamName: "test",
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
-
-class FakePublisher implements EventPublisher {
-  readonly calls: (readonly DomainEvent[])[] = [];
-  failure: Error | undefined;
-
-  get published(): DomainEvent[] {
-    return this.calls.flat();
-  }
-
-  async publish(events: readonly DomainEvent[]): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.calls.push(events);
-  }
-}
+const lambdaContext = testLambdaContext("switchyard-ingest-alertmanager-webhook");
 
 interface Delivery {
   body?: string | Buffer;
@@ -101,20 +60,7 @@ const webhookEvent = (input: Delivery = {}) => {
   };
   const authorization = input.authorization === undefined ? `Bearer ${token}` : input.authorization;
   if (authorization !== null) headers.authorization = authorization;
-  const raw = typeof body === "string" ? Buffer.from(body) : body;
-  const request: LocalRequest = {
-    method: "POST",
-    path: ingestAlertmanagerWebhookRoute.path,
-    params: {},
-    query: new URLSearchParams(),
-    headers,
-    body: raw,
-    json: () => JSON.parse(raw.toString("utf8")),
-  };
-  return toApiGatewayEvent(request, ingestAlertmanagerWebhookRoute, {
-    accountId: "123456789012",
-    region: "eu-west-1",
-  });
+  return apiGatewayEvent({ route: ingestAlertmanagerWebhookRoute, headers, body });
 };
 
 const bodyOf = (result: APIGatewayProxyStructuredResultV2): unknown => JSON.parse(result.body ?? "null");
@@ -122,7 +68,7 @@ const bodyOf = (result: APIGatewayProxyStructuredResultV2): unknown => JSON.pars
 describe("ingest-alertmanager-webhook", () => {
   let db: SqliteDatabase;
   let secrets: SqliteSecretStore;
-  let publisher: FakePublisher;
+  let publisher: RecordingPublisher;
   let now: Date;
   let clock: Clock;
   let logLines: string[];
@@ -149,20 +95,13 @@ describe("ingest-alertmanager-webhook", () => {
   };
 
   beforeEach(async () => {
-    logLines = [];
+    logLines = captureOutput();
     answers = [];
-    const capture = (chunk: unknown): boolean => {
-      logLines.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, "write").mockImplementation(capture);
-    vi.spyOn(process.stderr, "write").mockImplementation(capture);
     now = new Date("2026-05-01T12:00:00Z");
     clock = { now: () => now };
     db = openDatabase(":memory:");
-    secrets = new SqliteSecretStore({ db, clock });
-    await secrets.createSecret({ name: tokenSecret, secretString: token });
-    publisher = new FakePublisher();
+    secrets = await storedSecrets(db, { [tokenSecret]: token }, clock);
+    publisher = new RecordingPublisher();
     handler = makeHandler();
   });
 
@@ -362,8 +301,7 @@ describe("ingest-alertmanager-webhook", () => {
   });
 
   it("keeps accepting the previous token for the rotation's overlap, and only then", async () => {
-    const overlapConfig = configSchema.parse({
-      ...baseConfig,
+    const overlapConfig = testConfig({
       secrets: [
         { name: tokenSecret, rotation: { schedule: "rate(30 days)", strategy: "api-key", overlapHours: 2 } },
       ],

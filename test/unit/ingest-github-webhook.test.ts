@@ -1,10 +1,10 @@
 // GitHub ingestion: only signed deliveries reach the bus, each once, and the secret never leaves the function.
 
 import { createHmac } from "node:crypto";
-import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EventPublishError } from "../../functions/core/errors.ts";
-import type { Clock, DomainEvent, EventPublisher, IdempotencyStore } from "../../functions/core/ports.ts";
+import type { Clock, IdempotencyStore } from "../../functions/core/ports.ts";
 import {
   deliveryTtlSeconds,
   makeIngestGithubWebhook,
@@ -13,10 +13,10 @@ import {
   secretRefreshIntervalSeconds,
 } from "../../functions/handlers/ingest-github-webhook.ts";
 import { withHttpStack } from "../../functions/wiring/http.ts";
-import { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
+import type { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
 import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { toApiGatewayEvent } from "../../local/http/apigw.ts";
-import type { LocalRequest } from "../../local/http/server.ts";
+import { RecordingPublisher, storedSecrets } from "../support/fakes.ts";
+import { apiGatewayEvent, captureOutput, testLambdaContext } from "../support/http.ts";
 
 // Log everything, and capture it, so the test of what reaches the log sees every line the function writes.
 vi.hoisted(() => {
@@ -39,20 +39,7 @@ const releasePayload = {
 const sign = (body: string | Buffer, key = secret): string =>
   `sha256=${createHmac("sha256", key).update(body).digest("hex")}`;
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: "switchyard-ingest-github-webhook",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:switchyard-ingest-github-webhook",
-  memoryLimitInMB: "256",
-  awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-  logGroupName: "/aws/lambda/switchyard-ingest-github-webhook",
-  logStreamName: "test",
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const lambdaContext = testLambdaContext("switchyard-ingest-github-webhook");
 
 class FakeIdempotencyStore implements IdempotencyStore {
   readonly held = new Set<string>();
@@ -78,16 +65,6 @@ class FakeIdempotencyStore implements IdempotencyStore {
   }
 }
 
-class FakePublisher implements EventPublisher {
-  readonly published: DomainEvent[] = [];
-  failure: Error | undefined;
-
-  async publish(events: readonly DomainEvent[]): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.published.push(...events);
-  }
-}
-
 interface Delivery {
   body?: string | Buffer;
   signature?: string | null;
@@ -109,24 +86,7 @@ const webhookEvent = (input: Delivery = {}) => {
   if (event !== null) headers["x-github-event"] = event;
   const id = input.delivery === undefined ? delivery : input.delivery;
   if (id !== null) headers["x-github-delivery"] = id;
-  const raw = typeof body === "string" ? Buffer.from(body) : body;
-  const request: LocalRequest = {
-    method: "POST",
-    path: "/webhooks/github",
-    params: {},
-    query: new URLSearchParams(),
-    headers,
-    body: raw,
-    json: () => JSON.parse(raw.toString("utf8")),
-  };
-  return toApiGatewayEvent(
-    request,
-    { method: "POST", path: "/webhooks/github" },
-    {
-      accountId: "123456789012",
-      region: "eu-west-1",
-    },
-  );
+  return apiGatewayEvent({ route: { method: "POST", path: "/webhooks/github" }, headers, body });
 };
 
 const bodyOf = (result: APIGatewayProxyStructuredResultV2): unknown => JSON.parse(result.body ?? "null");
@@ -135,7 +95,7 @@ describe("ingest-github-webhook", () => {
   let db: SqliteDatabase;
   let secrets: SqliteSecretStore;
   let idempotency: FakeIdempotencyStore;
-  let publisher: FakePublisher;
+  let publisher: RecordingPublisher;
   let now: Date;
   let clock: Clock;
   let handler: ReturnType<typeof makeHandler>;
@@ -149,18 +109,11 @@ describe("ingest-github-webhook", () => {
   };
 
   beforeEach(async () => {
-    logLines = [];
-    const capture = (chunk: unknown): boolean => {
-      logLines.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, "write").mockImplementation(capture);
-    vi.spyOn(process.stderr, "write").mockImplementation(capture);
+    logLines = captureOutput();
     db = openDatabase(":memory:");
-    secrets = new SqliteSecretStore({ db });
-    await secrets.createSecret({ name: secretName, secretString: secret });
+    secrets = await storedSecrets(db, { [secretName]: secret });
     idempotency = new FakeIdempotencyStore();
-    publisher = new FakePublisher();
+    publisher = new RecordingPublisher();
     now = new Date("2026-05-01T12:00:00Z");
     clock = { now: () => now };
     handler = makeHandler();
@@ -327,8 +280,7 @@ describe("ingest-github-webhook", () => {
   });
 
   it("accepts the previous secret for overlapHours after a rotation, and refuses it afterwards", async () => {
-    const store = new SqliteSecretStore({ db: openDatabase(":memory:"), clock });
-    await store.createSecret({ name: secretName, secretString: secret });
+    const store = await storedSecrets(openDatabase(":memory:"), { [secretName]: secret }, clock);
     now = new Date(now.getTime() + 60_000);
     const rotated = "whsec-rotated-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
     await store.putSecretValue(secretName, rotated);

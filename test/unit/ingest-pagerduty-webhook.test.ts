@@ -1,16 +1,9 @@
 // PagerDuty v3 webhooks: only signed deliveries count, and an acknowledgement in PagerDuty acknowledges the incident.
 
 import { createHmac } from "node:crypto";
-import type { APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { configSchema } from "../../functions/core/config.ts";
-import type {
-  Clock,
-  DomainEvent,
-  EventPublisher,
-  NewIncident,
-  WorkflowCallbacks,
-} from "../../functions/core/ports.ts";
+import type { Clock, NewIncident } from "../../functions/core/ports.ts";
 import {
   agentName,
   ingestPagerdutyWebhookRequest,
@@ -21,10 +14,11 @@ import {
 } from "../../functions/handlers/ingest-pagerduty-webhook.ts";
 import { withHttpStack } from "../../functions/wiring/http.ts";
 import { SqliteIncidentStore } from "../../local/adapters/sqlite-incident-store.ts";
-import { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
+import type { SqliteSecretStore } from "../../local/adapters/sqlite-secret-store.ts";
 import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { toApiGatewayEvent } from "../../local/http/apigw.ts";
-import type { LocalRequest } from "../../local/http/server.ts";
+import { testConfig } from "../support/config.ts";
+import { RecordingCallbacks, RecordingPublisher, storedSecrets } from "../support/fakes.ts";
+import { apiGatewayEvent, captureOutput, testLambdaContext } from "../support/http.ts";
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = "DEBUG";
@@ -38,55 +32,9 @@ const fingerprint = "845c32a29100d116";
 const incidentId = "7d7c1a52-0b3e-4f5a-9c21-3e4d5f6a7b8c";
 const waitToken = "sfn-task-token-pagerduty-test";
 
-const config = configSchema.parse({
-  gitops: { repository: "acme/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}-staging" } },
-  ],
-  services: [
-    {
-      name: "checkout",
-      repository: "checkout",
-      policy: { semver: "^1.0.0" },
-      values: "envs/{environment}/checkout/values.yaml",
-    },
-  ],
-});
+const config = testConfig();
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: "switchyard-ingest-pagerduty-webhook",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:switchyard-ingest-pagerduty-webhook",
-  memoryLimitInMB: "256",
-  awsRequestId: "0b9d1c2e-7b61-11e6-9a41-93e8deadbeef",
-  logGroupName: "/aws/lambda/switchyard-ingest-pagerduty-webhook",
-  logStreamName: "test",
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
-
-class FakePublisher implements EventPublisher {
-  readonly published: DomainEvent[] = [];
-
-  async publish(events: readonly DomainEvent[]): Promise<void> {
-    this.published.push(...events);
-  }
-}
-
-class FakeCallbacks implements WorkflowCallbacks {
-  readonly successes: { token: string; output: unknown }[] = [];
-
-  async sendTaskSuccess(token: string, output: unknown): Promise<void> {
-    this.successes.push({ token, output });
-  }
-
-  async sendTaskFailure(): Promise<void> {
-    throw new Error("not expected");
-  }
-}
+const lambdaContext = testLambdaContext("switchyard-ingest-pagerduty-webhook");
 
 /** A v3 delivery as PagerDuty documents it (developer-docs, webhooks/01-Overview.md), for the incident key given. */
 const webhook = (
@@ -151,19 +99,7 @@ const webhookEvent = (input: Delivery = {}) => {
   };
   const signature = input.signature === undefined ? sign(webhookSecret, raw) : input.signature;
   if (signature !== null) headers["x-pagerduty-signature"] = signature;
-  const request: LocalRequest = {
-    method: "POST",
-    path: ingestPagerdutyWebhookRoute.path,
-    params: {},
-    query: new URLSearchParams(),
-    headers,
-    body: raw,
-    json: () => JSON.parse(raw.toString("utf8")),
-  };
-  return toApiGatewayEvent(request, ingestPagerdutyWebhookRoute, {
-    accountId: "123456789012",
-    region: "eu-west-1",
-  });
+  return apiGatewayEvent({ route: ingestPagerdutyWebhookRoute, headers, body: raw });
 };
 
 const newIncident = (overrides: Partial<NewIncident> = {}): NewIncident => ({
@@ -183,8 +119,8 @@ describe("ingest-pagerduty-webhook", () => {
   let db: SqliteDatabase;
   let store: SqliteIncidentStore;
   let secrets: SqliteSecretStore;
-  let publisher: FakePublisher;
-  let callbacks: FakeCallbacks;
+  let publisher: RecordingPublisher;
+  let callbacks: RecordingCallbacks;
   let now: Date;
   let clock: Clock;
   let logLines: string[];
@@ -208,21 +144,14 @@ describe("ingest-pagerduty-webhook", () => {
   };
 
   beforeEach(async () => {
-    logLines = [];
-    const capture = (chunk: unknown): boolean => {
-      logLines.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, "write").mockImplementation(capture);
-    vi.spyOn(process.stderr, "write").mockImplementation(capture);
+    logLines = captureOutput();
     now = new Date("2026-11-28T08:01:23.000Z");
     clock = { now: () => now };
     db = openDatabase(":memory:");
     store = new SqliteIncidentStore({ db });
-    secrets = new SqliteSecretStore({ db, clock });
-    await secrets.createSecret({ name: webhookSecretName, secretString: webhookSecret });
-    publisher = new FakePublisher();
-    callbacks = new FakeCallbacks();
+    secrets = await storedSecrets(db, { [webhookSecretName]: webhookSecret }, clock);
+    publisher = new RecordingPublisher();
+    callbacks = new RecordingCallbacks();
     handler = makeHandler();
     await store.open(newIncident());
     await store.setWaitToken(incidentId, waitToken);

@@ -4,49 +4,19 @@ import { readFileSync } from "node:fs";
 import type { Context } from "aws-lambda";
 import { beforeEach, describe, expect, it } from "vitest";
 import { alertReceivedDetailSchema } from "../../events/schemas/switchyard.ts";
-import { configSchema } from "../../functions/core/config.ts";
 import { EventPublishError } from "../../functions/core/errors.ts";
-import type { DomainEvent, EventPublisher, IncidentRecord } from "../../functions/core/ports.ts";
+import type { IncidentRecord } from "../../functions/core/ports.ts";
 import { makeNormalizeAlarm, normalizeAlarmEventSchema } from "../../functions/handlers/normalize-alarm.ts";
 import {
   makeNormalizeFailure,
   normalizeFailureEventSchema,
 } from "../../functions/handlers/normalize-failure.ts";
 import { withHandlerStack } from "../../functions/wiring/middleware.ts";
+import { type ConfigOverrides, testConfig } from "../support/config.ts";
+import { RecordingPublisher } from "../support/fakes.ts";
 
 const sample = (file: string) => JSON.parse(readFileSync(`events/samples/${file}`, "utf8"));
 const context = { getRemainingTimeInMillis: () => 1000 } as unknown as Context;
-
-const configWith = (incidents: Record<string, unknown> = {}) =>
-  configSchema.parse({
-    gitops: { repository: "acme/gitops" },
-    environments: [
-      {
-        name: "staging",
-        approval: "none",
-        argocd: { namespace: "argocd", application: "{service}-staging" },
-      },
-    ],
-    services: [
-      {
-        name: "checkout",
-        repository: "checkout",
-        policy: { semver: "^1.0.0" },
-        values: "envs/{environment}/checkout/values.yaml",
-      },
-    ],
-    incidents,
-  });
-
-class FakePublisher implements EventPublisher {
-  readonly published: DomainEvent[] = [];
-  failure: Error | undefined;
-
-  async publish(events: readonly DomainEvent[]): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.published.push(...events);
-  }
-}
 
 const throttled = () =>
   new EventPublishError("1 of 1 event(s) not published", [
@@ -54,9 +24,9 @@ const throttled = () =>
   ]);
 
 describe("normalize-alarm", () => {
-  let publisher: FakePublisher;
+  let publisher: RecordingPublisher;
   beforeEach(() => {
-    publisher = new FakePublisher();
+    publisher = new RecordingPublisher();
   });
 
   const alarm = sample("aws.cloudwatch/alarm-state-change.json");
@@ -71,9 +41,9 @@ describe("normalize-alarm", () => {
       },
     },
   };
-  const handler = (incidents: Record<string, unknown> = {}) =>
+  const handler = (incidents: ConfigOverrides["incidents"] = {}) =>
     withHandlerStack(
-      makeNormalizeAlarm({ config: configWith(incidents), publisher }),
+      makeNormalizeAlarm({ config: testConfig({ incidents }), publisher }),
       normalizeAlarmEventSchema,
     );
 
@@ -118,20 +88,20 @@ describe("normalize-alarm", () => {
 });
 
 describe("normalize-failure", () => {
-  let publisher: FakePublisher;
+  let publisher: RecordingPublisher;
   /** Fingerprints with an incident still open. */
   let open: Set<string>;
   beforeEach(() => {
-    publisher = new FakePublisher();
+    publisher = new RecordingPublisher();
     open = new Set();
   });
   const active = {
     findActive: async (fingerprint: string) =>
       open.has(fingerprint) ? ({ fingerprint } as unknown as IncidentRecord) : undefined,
   };
-  const handler = (incidents: Record<string, unknown> = {}) =>
+  const handler = (incidents: ConfigOverrides["incidents"] = {}) =>
     withHandlerStack(
-      makeNormalizeFailure({ config: configWith(incidents), publisher, incidents: active }),
+      makeNormalizeFailure({ config: testConfig({ incidents }), publisher, incidents: active }),
       normalizeFailureEventSchema,
     );
 

@@ -7,8 +7,8 @@ import {
   type SlackWebApiNotifierOptions,
 } from "../../functions/adapters/slack/web-api-notifier.ts";
 import { NotFoundError, TransientError, ValidationError } from "../../functions/core/errors.ts";
-import type { SecretStore, SecretVersion } from "../../functions/core/ports.ts";
-import { ResourceNotFoundException } from "../../local/adapters/secret-store-errors.ts";
+import { failureOf, messages } from "../support/errors.ts";
+import { fakeSecrets } from "../support/fakes.ts";
 import { type SlackReceiver, startSlackReceiver } from "../support/receivers.ts";
 
 const tokenSecret = "switchyard/slack-token";
@@ -17,41 +17,6 @@ const blocks = [
   { type: "header", text: { type: "plain_text", text: "CRITICAL checkout 5xx" } },
   { type: "section", text: { type: "mrkdwn", text: "<https://runbooks.example.com/checkout|Runbook>" } },
 ];
-
-const fakeSecrets = (values: Record<string, string>) => {
-  const reads: string[] = [];
-  const store: Pick<SecretStore, "getSecretValue"> = {
-    getSecretValue: async (name) => {
-      reads.push(name);
-      const value = values[name];
-      if (value === undefined) throw new ResourceNotFoundException(`Secrets Manager can't find ${name}`);
-      return {
-        name,
-        arn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${name}-AbCdEf`,
-        versionId: "v1",
-        versionStages: ["AWSCURRENT"],
-        createdDate: new Date("2026-01-01T00:00:00Z"),
-        secretString: value,
-      } satisfies SecretVersion;
-    },
-  };
-  return { store, reads, values };
-};
-
-const messages = (error: unknown): string[] => {
-  const all: string[] = [];
-  for (let current = error; current instanceof Error; current = current.cause) all.push(current.message);
-  return all;
-};
-
-const failureOf = async (promise: Promise<unknown>): Promise<Error> => {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof Error)) throw new Error("expected the call to fail");
-  return error;
-};
 
 describe("SlackWebApiNotifier", () => {
   let slack: SlackReceiver;

@@ -2,7 +2,6 @@
 
 import { beforeEach, describe, expect, it } from "vitest";
 import { findCatalogEntry } from "../../events/catalog.ts";
-import { configSchema } from "../../functions/core/config.ts";
 import { NotFoundError, TransientError, ValidationError } from "../../functions/core/errors.ts";
 import type {
   Clock,
@@ -27,31 +26,11 @@ import {
   pruneSnapshots,
   type SnapshotRunDeps,
 } from "../../functions/core/snapshot-run.ts";
+import { type ConfigOverrides, testConfig } from "../support/config.ts";
 
 const now = new Date("2026-11-28T03:00:00.000Z");
 const dayMs = 24 * 60 * 60 * 1000;
 const promotionId = "0b8f8f3e-2f7c-4b55-9e58-52b0b3a8f0e1";
-
-const configWith = (snapshots: Record<string, unknown> = {}) =>
-  configSchema.parse({
-    gitops: { repository: "acme-platform/gitops" },
-    environments: [
-      {
-        name: "staging",
-        approval: "none",
-        argocd: { namespace: "argocd", application: "{service}-staging" },
-      },
-    ],
-    services: [
-      {
-        name: "checkout",
-        repository: "checkout",
-        policy: { semver: "^1.0.0" },
-        values: "envs/{environment}/checkout/values.yaml",
-      },
-    ],
-    snapshots,
-  });
 
 const database = (identifier: string, kind: DatabaseTarget["kind"] = "instance"): DatabaseTarget => ({
   identifier,
@@ -143,8 +122,8 @@ describe("snapshot run steps", () => {
   let published: DomainEvent[];
   let warnings: string[];
   const clock: Clock = { now: () => now };
-  const deps = (snapshots: Record<string, unknown> = {}): SnapshotRunDeps => ({
-    config: configWith(snapshots),
+  const deps = (snapshots: ConfigOverrides["snapshots"] = {}): SnapshotRunDeps => ({
+    config: testConfig({ snapshots }),
     snapshots: rds.service(),
     publisher: { publish: async (events) => void published.push(...checked([...events])) },
     clock,

@@ -1,55 +1,24 @@
 // The /snapshots API: listing snapshots, starting a manual snapshot run and a restore drill, through the HTTP stack.
 
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { beforeEach, describe, expect, it } from "vitest";
-import { configSchema } from "../../functions/core/config.ts";
 import { TransientError } from "../../functions/core/errors.ts";
-import type {
-  DatabaseTarget,
-  Snapshot,
-  SnapshotService,
-  WorkflowStarter,
-} from "../../functions/core/ports.ts";
+import type { DatabaseTarget, Snapshot, SnapshotService } from "../../functions/core/ports.ts";
 import { restoreDrillInputSchema, snapshotRunInputSchema } from "../../functions/core/snapshot-inputs.ts";
 import { makeSnapshots, type SnapshotsDeps, snapshotsRequest } from "../../functions/handlers/snapshots.ts";
 import { withHttpStack } from "../../functions/wiring/http.ts";
-import { toApiGatewayEvent } from "../../local/http/apigw.ts";
+import { testConfig } from "../support/config.ts";
+import { RecordingWorkflowStarter } from "../support/fakes.ts";
+import { apiGatewayEvent, requesterCases, testLambdaContext } from "../support/http.ts";
 
-const config = configSchema.parse({
-  gitops: { repository: "acme/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}-staging" } },
-  ],
-  services: [
-    {
-      name: "checkout",
-      repository: "shop/checkout",
-      policy: { semver: "^1.0.0" },
-      values: "envs/{environment}/checkout/values.yaml",
-    },
-  ],
-  snapshots: { selector: { tagKey: "backup", tagValue: "nightly" } },
-});
+const config = testConfig({ snapshots: { selector: { tagKey: "backup", tagValue: "nightly" } } });
 
 const runId = "0b6c2f4e-8d1a-4c3b-9e7f-5a4d3c2b1a09";
 const promotionId = "3f1c2b8e-6a7d-4e5f-9a0b-1c2d3e4f5a6b";
 const executionArn = `arn:aws:states:eu-west-1:123456789012:execution:switchyard-rds-snapshot:snapshot-${runId}`;
 const userArn = "arn:aws:iam::123456789012:user/ana";
 
-const lambdaContext: Context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: "switchyard-test",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:switchyard-test",
-  memoryLimitInMB: "256",
-  awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-  logGroupName: "/aws/lambda/switchyard-test",
-  logStreamName: "test",
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
+const lambdaContext = testLambdaContext("switchyard-test");
 
 interface Call {
   method: "GET" | "POST";
@@ -62,46 +31,21 @@ interface Call {
   iamUserArn?: string;
 }
 
-const apiEvent = (call: Call): APIGatewayProxyEventV2 => {
-  const body = Buffer.from(
-    call.body === undefined ? "" : typeof call.body === "string" ? call.body : JSON.stringify(call.body),
-  );
-  const event = toApiGatewayEvent(
-    {
-      method: call.method,
-      path: call.route,
-      params: {},
-      query: new URLSearchParams(call.query ?? ""),
-      headers: { "content-type": "application/json", ...call.headers },
-      body,
-      json: () => JSON.parse(body.toString("utf8")),
-    },
-    { method: call.method, path: call.route },
-    { accountId: "123456789012", region: "eu-west-1", requestId: "JKJaXmPLvHcESHA=" },
-  );
-  if (call.iamUserArn === undefined) return event;
-  return {
-    ...event,
-    requestContext: { ...event.requestContext, authorizer: { iam: { userArn: call.iamUserArn } } },
-  } as APIGatewayProxyEventV2;
-};
+const apiEvent = (call: Call) =>
+  apiGatewayEvent({
+    route: { method: call.method, path: call.route },
+    query: call.query,
+    headers: { "content-type": "application/json", ...call.headers },
+    body: call.body === undefined || typeof call.body === "string" ? call.body : JSON.stringify(call.body),
+    iam: call.iamUserArn === undefined ? undefined : { userArn: call.iamUserArn },
+    gateway: { requestId: "JKJaXmPLvHcESHA=" },
+  });
 
 const answerOf = (result: APIGatewayProxyStructuredResultV2) => ({
   statusCode: result.statusCode,
   body: JSON.parse(result.body ?? "null") as unknown,
   raw: result.body ?? "",
 });
-
-class FakeWorkflowStarter implements WorkflowStarter {
-  readonly calls: { workflow: string; input: unknown; name: string | undefined }[] = [];
-  failure: Error | undefined;
-
-  async start(workflow: string, input: unknown, name?: string): Promise<{ executionArn: string }> {
-    this.calls.push({ workflow, input, name });
-    if (this.failure) throw this.failure;
-    return { executionArn };
-  }
-}
 
 const target = (identifier: string): DatabaseTarget => ({
   identifier,
@@ -140,7 +84,7 @@ const snapshot = (id: string, database: string, createdAt: string): Snapshot => 
   tags: { "switchyard:created-by": "switchyard", "switchyard:reason": "scheduled" },
 });
 
-let workflows: FakeWorkflowStarter;
+let workflows: RecordingWorkflowStarter;
 let service: FakeSnapshotService;
 
 const call = async (request: Call, options: Partial<SnapshotsDeps> = {}) =>
@@ -164,7 +108,7 @@ const postDrill = (body?: unknown, request: Partial<Call> = {}) =>
   call({ method: "POST", route: "/snapshots/drills", body, ...request });
 
 beforeEach(() => {
-  workflows = new FakeWorkflowStarter();
+  workflows = new RecordingWorkflowStarter(executionArn);
   service = new FakeSnapshotService();
 });
 
@@ -316,30 +260,14 @@ describe("POST /snapshots", () => {
     expect(snapshotRunInputSchema.safeParse(workflows.calls[0]?.input).success).toBe(true);
   });
 
-  it.each([
-    [
-      "the IAM principal, whatever the header says",
-      { iamUserArn: userArn, headers: { "x-switchyard-user": "mallory" } },
-      true,
-      userArn,
-    ],
-    [
-      "x-switchyard-user where no authorizer runs (locally)",
-      { headers: { "x-switchyard-user": "ana" } },
-      true,
-      "ana",
-    ],
-    [
-      "anonymous when the header is not to be trusted (AWS)",
-      { headers: { "x-switchyard-user": "mallory" } },
-      false,
-      "anonymous",
-    ],
-  ])("names as requester %s", async (_, request: Partial<Call>, trustUserHeader, requestedBy) => {
-    await postRun({}, request, { trustUserHeader });
+  it.each(requesterCases(userArn))(
+    "names as requester %s",
+    async (_, request: Partial<Call>, trustUserHeader, requestedBy) => {
+      await postRun({}, request, { trustUserHeader });
 
-    expect(workflows.calls[0]?.input).toMatchObject({ requestedBy });
-  });
+      expect(workflows.calls[0]?.input).toMatchObject({ requestedBy });
+    },
+  );
 
   it("answers 404 for a database the selector does not pick, naming the tag and the databases that carry it", async () => {
     const answer = await postRun({ database: "analytics" });

@@ -1,13 +1,28 @@
 // The production-sync workflow through the local runner, with faked steps: every Choice branch and every Catch path.
 
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { decidePromotionInputSchema } from "../../functions/handlers/decide-promotion.ts";
+import { expireApprovalInputSchema } from "../../functions/handlers/expire-approval.ts";
+import { finishPromotionInputSchema } from "../../functions/handlers/finish-promotion.ts";
+import { gatePromotionInputSchema } from "../../functions/handlers/gate-promotion.ts";
+import { requestApprovalInputSchema } from "../../functions/handlers/request-approval.ts";
+import { revertPromotionInputSchema } from "../../functions/handlers/revert-promotion.ts";
+import { snapshotBeforeChangeInputSchema } from "../../functions/handlers/snapshot-before-change.ts";
+import { syncApplicationInputSchema } from "../../functions/handlers/sync-application.ts";
+import { watchSyncInputSchema } from "../../functions/handlers/watch-sync.ts";
 import type { FunctionName } from "../../functions/registry.ts";
-import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { localSubstitutions } from "../../local/integrations.ts";
-import { type HistoryEvent, TaskTimedOut, WorkflowRunner } from "../../local/workflows/index.ts";
+import { TaskTimedOut } from "../../local/workflows/index.ts";
+import {
+  type CommitAnswer,
+  commitQueueSubstitutions,
+  enteredStates,
+  failing,
+  fakeGitOpsWriter,
+  type Payload,
+  type Step,
+  workflowHarness,
+} from "../support/workflow-harness.ts";
 
-const rootDir = fileURLToPath(new URL("../../", import.meta.url));
 const promotionId = "7c0e6a52-4d1b-5e8a-9f3c-2b6d8e1f0a47";
 const approvalId = "apr-7c0e6a52";
 const revision = "a".repeat(40);
@@ -42,9 +57,7 @@ const rejected = {
   reason: "rejected by ben@example.com: not during the sale",
 };
 
-type Payload = Record<string, unknown>;
-type Step = (payload: Payload) => Promise<unknown>;
-type Commit = (body: Payload) => { error: string; cause: string } | Payload;
+type Commit = (body: Payload) => CommitAnswer;
 type Approval = typeof approved | typeof rejected;
 
 /**
@@ -60,20 +73,17 @@ const stepFor = (name: FunctionName, payload: Payload): StepName => {
   return name;
 };
 
-const functionNames: FunctionName[] = [
-  "decide-promotion",
-  "gate-promotion",
-  "snapshot-before-change",
-  "request-approval",
-  "expire-approval",
-  "sync-application",
-  "watch-sync",
-  "revert-promotion",
-  "finish-promotion",
-];
-
-const failing = (name: string) => async () => {
-  throw Object.assign(new Error(`${name} failed`), { name });
+/** What each function's handler would parse: the workflow must send exactly what the schemas accept. */
+const inputSchemas = {
+  "decide-promotion": decidePromotionInputSchema,
+  "gate-promotion": gatePromotionInputSchema,
+  "snapshot-before-change": snapshotBeforeChangeInputSchema,
+  "request-approval": requestApprovalInputSchema,
+  "expire-approval": expireApprovalInputSchema,
+  "sync-application": syncApplicationInputSchema,
+  "watch-sync": watchSyncInputSchema,
+  "revert-promotion": revertPromotionInputSchema,
+  "finish-promotion": finishPromotionInputSchema,
 };
 
 const gate = (state: "clear" | "wait" | "frozen", overrides: Payload = {}) => ({
@@ -94,61 +104,24 @@ const watch = (state: string, observed: string, attempt = 1) => ({
 });
 
 describe("production-sync workflow", () => {
-  let db: SqliteDatabase;
-  let runner: WorkflowRunner;
   let steps: Partial<Record<StepName, Step>>;
   let commit: Commit;
   /** How an approver answers the RequestApproval token; undefined: nobody ever does. */
   let decision: Approval | undefined;
   const tokens: string[] = [];
-  const calls: { step: StepName | "commit"; payload: Payload }[] = [];
 
-  // Compiling the workflows makes a runner slow to build: one serves the file, and each test resets the fakes.
-  beforeAll(() => {
-    db = openDatabase(":memory:");
-    const fns = Object.fromEntries(
-      functionNames.map((name) => [
-        name,
-        async (payload: unknown) => {
-          const step = stepFor(name, payload as Payload);
-          calls.push({ step, payload: payload as Payload });
-          return steps[step]!(payload as Payload);
-        },
-      ]),
-    );
-    const queueUrl = "https://sqs.us-east-1.amazonaws.com/000000000000/switchyard-commits.fifo";
-    runner = new WorkflowRunner({
-      db,
-      rootDir,
-      functions: fns,
-      substitutions: localSubstitutions({ commits: queueUrl }),
-      integrations: {
-        // The GitOps writer, answering the Commit step's task token as the real one does.
-        "arn:aws:states:::sqs:sendMessage": async (parameters) => {
-          const { MessageBody, MessageGroupId } = parameters as {
-            MessageBody: Payload;
-            MessageGroupId: string;
-          };
-          calls.push({ step: "commit", payload: { ...MessageBody, MessageGroupId } });
-          const answer = commit(MessageBody);
-          setImmediate(() => {
-            const token = MessageBody.taskToken as string;
-            if ("error" in answer && typeof answer.error === "string") {
-              void runner.sendTaskFailure(token, answer.error, String(answer.cause));
-            } else void runner.sendTaskSuccess(token, answer);
-          });
-          return { MessageId: "m-1" };
-        },
-      },
-    });
+  const harness = workflowHarness({
+    workflow: "production-sync",
+    input,
+    inputSchemas,
+    steps: () => steps,
+    stepOf: stepFor,
+    substitutions: commitQueueSubstitutions,
+    integrations: { commit: fakeGitOpsWriter((body) => commit(body)) },
   });
-  afterAll(async () => {
-    await runner.close();
-    db.close();
-  });
+  const { run, payloads, ran } = harness;
 
   beforeEach(() => {
-    calls.length = 0;
     tokens.length = 0;
     decision = approved;
     steps = {
@@ -171,7 +144,7 @@ describe("production-sync workflow", () => {
         const token = payload.taskToken as string;
         tokens.push(token);
         const answer = decision;
-        if (answer) setImmediate(() => void runner.sendTaskSuccess(token, answer));
+        if (answer) setImmediate(() => void harness.runner.sendTaskSuccess(token, answer));
         return { approvalId, expiresAt: "2026-11-28T10:00:00.000Z" };
       },
       "expire-approval": async () => ({
@@ -209,16 +182,7 @@ describe("production-sync workflow", () => {
     });
   });
 
-  const entered = (history: HistoryEvent[]) =>
-    history.filter((e) => e.type.endsWith("StateEntered")).map((e) => e.stateName);
-  const run = async () => {
-    const { executionArn } = await runner.startExecution({ workflow: "production-sync", input });
-    const done = await runner.waitForExecution(executionArn, 10_000);
-    return { done, entered: entered(await runner.getExecutionHistory(executionArn)) };
-  };
-  const payloads = (step: StepName | "commit") => calls.filter((c) => c.step === step).map((c) => c.payload);
   const finishes = () => payloads("finish-promotion");
-  const ran = (step: StepName | "commit") => payloads(step).length;
 
   describe("Decide and ShouldPromote", () => {
     it("ShouldPromote → Skipped when the policy says no: the plan is the output and nobody is asked", async () => {
@@ -263,25 +227,27 @@ describe("production-sync workflow", () => {
   describe("the freeze gate", () => {
     it("GateState clear → NeedsSnapshot → NoSnapshot when the service has no database; the approval names no snapshot", async () => {
       decision = undefined;
-      const { executionArn } = await runner.startExecution({ workflow: "production-sync", input });
+      const { executionArn } = await harness.runner.startExecution({ workflow: "production-sync", input });
       await expect.poll(() => tokens.length, { timeout: 5_000 }).toBe(1);
       expect(payloads("gate-promotion")).toEqual([
         { promotionId, service: "checkout", environment: "production", deadline: null },
       ]);
       expect(ran("snapshot-before-change")).toBe(0);
       expect(payloads("request-approval")).toEqual([{ taskToken: tokens[0], promotionId, snapshotId: null }]);
-      const history = await runner.getExecutionHistory(executionArn);
-      expect(entered(history)).toContain("NoSnapshot");
+      const history = await harness.runner.getExecutionHistory(executionArn);
+      expect(enteredStates(history)).toContain("NoSnapshot");
       expect(
         history.find((e) => e.type === "TaskScheduled" && e.stateName === "RequestApproval"),
       ).toMatchObject({
         timeoutSeconds: 3600,
       });
-      expect((await runner.describeExecution(executionArn)).status).toBe("RUNNING");
+      expect((await harness.runner.describeExecution(executionArn)).status).toBe("RUNNING");
       expect(ran("commit")).toBe(0);
 
-      await runner.sendTaskSuccess(tokens[0]!, approved);
-      expect(await runner.waitForExecution(executionArn, 10_000)).toMatchObject({ status: "SUCCEEDED" });
+      await harness.runner.sendTaskSuccess(tokens[0]!, approved);
+      expect(await harness.runner.waitForExecution(executionArn, 10_000)).toMatchObject({
+        status: "SUCCEEDED",
+      });
     });
 
     it("GateState wait → WaitForThaw → CheckGate until the freeze lifts, keeping the first look's deadline", async () => {
@@ -475,7 +441,7 @@ describe("production-sync workflow", () => {
         },
       ]);
       expect(ran("commit")).toBe(0);
-      await expect(runner.sendTaskSuccess(tokens[0]!, approved)).rejects.toBeInstanceOf(TaskTimedOut);
+      await expect(harness.runner.sendTaskSuccess(tokens[0]!, approved)).rejects.toBeInstanceOf(TaskTimedOut);
     });
 
     it("RequestApproval's Catch → ApprovalErrored → PromotionErrored", async () => {

@@ -1,13 +1,20 @@
 // The promote-image workflow through the local runner, with faked steps: every Choice branch and every Catch path.
 
-import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FunctionName } from "../../functions/registry.ts";
-import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { localSubstitutions } from "../../local/integrations.ts";
-import { WorkflowRunner } from "../../local/workflows/index.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { decidePromotionInputSchema } from "../../functions/handlers/decide-promotion.ts";
+import { finishPromotionInputSchema } from "../../functions/handlers/finish-promotion.ts";
+import { resolveServicesInputSchema } from "../../functions/handlers/resolve-services.ts";
+import { watchSyncInputSchema } from "../../functions/handlers/watch-sync.ts";
+import {
+  type CommitAnswer,
+  commitQueueSubstitutions,
+  failing,
+  fakeGitOpsWriter,
+  type Payload,
+  type Step,
+  workflowHarness,
+} from "../support/workflow-harness.ts";
 
-const rootDir = fileURLToPath(new URL("../../", import.meta.url));
 const promotionId = "0b8f8f3e-2f7c-4b55-9e58-52b0b3a8f0e1";
 const revision = "a".repeat(40);
 const input = {
@@ -23,23 +30,31 @@ const input = {
   },
 };
 
-type Step = (payload: Record<string, unknown>) => Promise<unknown>;
-type Commit = (body: Record<string, unknown>) => { error: string; cause: string } | Record<string, unknown>;
+type Commit = (body: Payload) => CommitAnswer;
 
-const failing = (name: string) => async () => {
-  throw Object.assign(new Error(`${name} failed`), { name });
+/** What each function's handler would parse: the workflow must send exactly what the schemas accept. */
+const inputSchemas = {
+  "resolve-services": resolveServicesInputSchema,
+  "decide-promotion": decidePromotionInputSchema,
+  "watch-sync": watchSyncInputSchema,
+  "finish-promotion": finishPromotionInputSchema,
 };
+type StepName = keyof typeof inputSchemas;
 
 describe("promote-image workflow", () => {
-  let db: SqliteDatabase;
-  let runner: WorkflowRunner;
-  let steps: Record<string, Step>;
+  let steps: Record<StepName, Step>;
   let commit: Commit;
-  const calls: { step: string; payload: unknown }[] = [];
+
+  const { calls, run, payloads } = workflowHarness({
+    workflow: "promote-image",
+    input,
+    inputSchemas,
+    steps: () => steps,
+    substitutions: commitQueueSubstitutions,
+    integrations: { commit: fakeGitOpsWriter((body) => commit(body)) },
+  });
 
   beforeEach(() => {
-    calls.length = 0;
-    db = openDatabase(":memory:");
     steps = {
       "resolve-services": async () => ({
         services: [{ name: "checkout" }],
@@ -75,56 +90,9 @@ describe("promote-image workflow", () => {
       deadline: "2026-11-27T10:15:01Z",
       pollIntervalSeconds: 0,
     });
-    const fns = Object.fromEntries(
-      (["resolve-services", "decide-promotion", "watch-sync", "finish-promotion"] as FunctionName[]).map(
-        (name) => [
-          name,
-          async (payload: unknown) => {
-            calls.push({ step: name, payload });
-            return steps[name]!(payload as Record<string, unknown>);
-          },
-        ],
-      ),
-    );
-    const queueUrl = "https://sqs.us-east-1.amazonaws.com/000000000000/switchyard-commits.fifo";
-    runner = new WorkflowRunner({
-      db,
-      rootDir,
-      functions: fns,
-      substitutions: localSubstitutions({ commits: queueUrl }),
-      integrations: {
-        // The GitOps writer, answering the Commit step's task token as the real one does.
-        "arn:aws:states:::sqs:sendMessage": async (parameters) => {
-          const { MessageBody } = parameters as { MessageBody: Record<string, unknown> };
-          calls.push({ step: "commit", payload: MessageBody });
-          const answer = commit(MessageBody);
-          setImmediate(() => {
-            const token = MessageBody.taskToken as string;
-            if ("error" in answer && typeof answer.error === "string") {
-              void runner.sendTaskFailure(token, answer.error, String(answer.cause));
-            } else void runner.sendTaskSuccess(token, answer);
-          });
-          return { MessageId: "m-1" };
-        },
-      },
-    });
-  });
-  afterEach(async () => {
-    await runner.close();
-    db.close();
   });
 
-  const run = async (overrides: Record<string, unknown> = {}) => {
-    const { executionArn } = await runner.startExecution({
-      workflow: "promote-image",
-      input: { ...input, ...overrides },
-    });
-    const done = await runner.waitForExecution(executionArn, 10_000);
-    const history = await runner.getExecutionHistory(executionArn);
-    const entered = history.filter((e) => e.type.endsWith("StateEntered")).map((e) => e.stateName);
-    return { done, entered };
-  };
-  const finishes = () => calls.filter((c) => c.step === "finish-promotion").map((c) => c.payload);
+  const finishes = () => payloads("finish-promotion");
 
   it("AnyService → NoService when nothing deploys the repository", async () => {
     steps["resolve-services"] = async () => ({

@@ -1,41 +1,27 @@
 // The rds-snapshot workflow through the local runner, with faked steps and a faked RDS: every Choice branch and every
 // Catch path.
 
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { z } from "zod";
-import { findCatalogEntry } from "../../events/catalog.ts";
-import { configSchema } from "../../functions/core/config.ts";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { DomainEvent } from "../../functions/core/ports.ts";
 import { copySnapshotInputSchema } from "../../functions/handlers/copy-snapshot.ts";
 import { createSnapshotInputSchema } from "../../functions/handlers/create-snapshot.ts";
 import { finishSnapshotInputSchema, makeFinishSnapshot } from "../../functions/handlers/finish-snapshot.ts";
 import { planSnapshotsInputSchema } from "../../functions/handlers/plan-snapshots.ts";
 import { pruneSnapshotsInputSchema } from "../../functions/handlers/prune-snapshots.ts";
-import type { FunctionName } from "../../functions/registry.ts";
-import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { type HistoryEvent, type LocalIntegration, WorkflowRunner } from "../../local/workflows/index.ts";
-import { workflows } from "../../workflows/registry.ts";
+import { testConfig } from "../support/config.ts";
+import {
+  expectCatalogued,
+  type FakeIntegration,
+  failing,
+  type Payload,
+  type Step,
+  workflowHarness,
+} from "../support/workflow-harness.ts";
 
-const rootDir = fileURLToPath(new URL("../../", import.meta.url));
 const input = { reason: "scheduled", database: null, promotionId: null, note: null, requestedBy: null };
 const promotionId = "3f1c2b8e-6a7d-4e5f-9a0b-1c2d3e4f5a6b";
 const finishedAt = "2025-01-14T03:40:00.000Z";
-const config = configSchema.parse({
-  gitops: { repository: "acme/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}-staging" } },
-  ],
-  services: [
-    {
-      name: "checkout",
-      repository: "shop/checkout",
-      policy: { semver: "^1.0.0" },
-      values: "envs/{environment}/checkout/values.yaml",
-    },
-  ],
-  snapshots: { waitTimeoutMinutes: 45 },
-});
+const config = testConfig({ snapshots: { waitTimeoutMinutes: 45 } });
 
 const orders = { database: "orders-db", kind: "instance" } as const;
 const analytics = { database: "analytics", kind: "cluster" } as const;
@@ -46,37 +32,16 @@ const snapshotIdOf = (database: string, reason = "scheduled") =>
   `switchyard-${database}-20250114031700-${reason}`;
 const databaseOf = (snapshotId: string) => snapshotId.replace(/^switchyard-(.+)-\d{14}-\w+$/, "$1");
 
-type Payload = Record<string, unknown>;
-type Step = (payload: Payload) => Promise<unknown>;
-const functionNames = [
-  "plan-snapshots",
-  "create-snapshot",
-  "copy-snapshot",
-  "finish-snapshot",
-  "prune-snapshots",
-] as const satisfies readonly FunctionName[];
-type StepName = (typeof functionNames)[number];
-/** The RDS calls, by the SDK action the Task's resource names. */
-const rdsActions = {
-  describeDBSnapshots: "arn:aws:states:::aws-sdk:rds:describeDBSnapshots",
-  describeDBClusterSnapshots: "arn:aws:states:::aws-sdk:rds:describeDBClusterSnapshots",
-} as const;
-type RdsAction = keyof typeof rdsActions;
-
 /** What each function's handler would parse: the workflow must send exactly what the schemas accept. */
-const inputSchemas: Record<StepName, z.ZodType> = {
+const inputSchemas = {
   "plan-snapshots": planSnapshotsInputSchema,
   "create-snapshot": createSnapshotInputSchema,
   "copy-snapshot": copySnapshotInputSchema,
   "finish-snapshot": finishSnapshotInputSchema,
   "prune-snapshots": pruneSnapshotsInputSchema,
 };
-
-const failing =
-  (name: string, message = `${name} failed`) =>
-  async () => {
-    throw Object.assign(new Error(message), { name });
-  };
+type StepName = keyof typeof inputSchemas;
+type RdsAction = "describeDBSnapshots" | "describeDBClusterSnapshots";
 
 const plan = (databases: Planned[], overrides: Payload = {}) => ({
   databases,
@@ -96,62 +61,39 @@ const pruned = (databases: string[]) => ({
 });
 
 describe("rds-snapshot workflow", () => {
-  let db: SqliteDatabase;
-  let runner: WorkflowRunner<"rds-snapshot">;
   let steps: Record<StepName, Step>;
   /** RDS's answer to a describe call: the snapshot's status, or a thrown error. */
   let rds: (action: RdsAction, snapshotId: string) => Promise<string>;
-  const calls: { step: StepName | RdsAction; payload: Payload }[] = [];
   const published: DomainEvent[] = [];
 
-  // Compiling a workflow makes a runner slow to build: one serves the file, and each test resets the fakes.
-  beforeAll(() => {
-    db = openDatabase(":memory:");
-    const fns = Object.fromEntries(
-      functionNames.map((name) => [
-        name,
-        async (payload: unknown) => {
-          calls.push({ step: name, payload: payload as Payload });
-          inputSchemas[name].parse(payload);
-          return steps[name](payload as Payload);
-        },
-      ]),
-    );
-    // Step Functions' SDK integrations answer in the SDK's shapes, which spell DB "Db".
-    const describe =
-      (action: RdsAction): LocalIntegration =>
-      async (parameters) => {
-        const payload = parameters as Payload;
-        calls.push({ step: action, payload });
-        const cluster = action === "describeDBClusterSnapshots";
-        const id = String(payload[cluster ? "DbClusterSnapshotIdentifier" : "DbSnapshotIdentifier"]);
-        const status = await rds(action, id);
-        return cluster
-          ? {
-              DbClusterSnapshots: [
-                { DbClusterSnapshotIdentifier: id, Status: status, Engine: "aurora-postgresql" },
-              ],
-            }
-          : { DbSnapshots: [{ DbSnapshotIdentifier: id, Status: status, SnapshotType: "manual" }] };
-      };
-    runner = new WorkflowRunner({
-      db,
-      rootDir,
-      functions: fns,
-      integrations: {
-        [rdsActions.describeDBSnapshots]: describe("describeDBSnapshots"),
-        [rdsActions.describeDBClusterSnapshots]: describe("describeDBClusterSnapshots"),
-      },
-      workflows: { "rds-snapshot": workflows["rds-snapshot"] },
-    });
+  // Step Functions' SDK integrations answer in the SDK's shapes, which spell DB "Db".
+  const describeSnapshot = (action: RdsAction): FakeIntegration => ({
+    resource: `arn:aws:states:::aws-sdk:rds:${action}`,
+    answer: async (payload) => {
+      const cluster = action === "describeDBClusterSnapshots";
+      const id = String(payload[cluster ? "DbClusterSnapshotIdentifier" : "DbSnapshotIdentifier"]);
+      const status = await rds(action, id);
+      return cluster
+        ? {
+            DbClusterSnapshots: [
+              { DbClusterSnapshotIdentifier: id, Status: status, Engine: "aurora-postgresql" },
+            ],
+          }
+        : { DbSnapshots: [{ DbSnapshotIdentifier: id, Status: status, SnapshotType: "manual" }] };
+    },
   });
-  afterAll(async () => {
-    await runner.close();
-    db.close();
+  const { calls, run, payloads, ran } = workflowHarness({
+    workflow: "rds-snapshot",
+    input,
+    inputSchemas,
+    steps: () => steps,
+    integrations: {
+      describeDBSnapshots: describeSnapshot("describeDBSnapshots"),
+      describeDBClusterSnapshots: describeSnapshot("describeDBClusterSnapshots"),
+    },
   });
 
   beforeEach(() => {
-    calls.length = 0;
     published.length = 0;
     // The real finish step, publishing to a list: the events are what each database's outcome must get right.
     const finish = makeFinishSnapshot({
@@ -176,35 +118,9 @@ describe("rds-snapshot workflow", () => {
     };
   });
 
-  const entered = (history: HistoryEvent[]) =>
-    history.filter((e) => e.type.endsWith("StateEntered")).map((e) => e.stateName);
-  const run = async (runInput: Payload = input) => {
-    const { executionArn } = await runner.startExecution({ workflow: "rds-snapshot", input: runInput });
-    const done = await runner.waitForExecution(executionArn, 20_000);
-    // A step started after the end would show up here: give one a chance to.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const history = await runner.getExecutionHistory(executionArn);
-    return { done, history, entered: entered(history) };
-  };
-  const payloads = (step: StepName | RdsAction) => calls.filter((c) => c.step === step).map((c) => c.payload);
-  const ran = (step: StepName | RdsAction) => payloads(step).length;
   const finished = () => payloads("finish-snapshot");
   const events = () => {
-    for (const event of published) {
-      const entry = findCatalogEntry("switchyard", event.detailType);
-      expect(entry).toBeDefined();
-      entry!.schema.parse({
-        version: "0",
-        id: "b0c8a3e2-5f1d-4c7a-9e36-2d4f81a7c5e9",
-        "detail-type": event.detailType,
-        source: "switchyard",
-        account: "123456789012",
-        time: "2025-01-14T03:40:00Z",
-        region: "eu-west-1",
-        resources: [],
-        detail: event.detail,
-      });
-    }
+    for (const event of published) expectCatalogued(event, "2025-01-14T03:40:00Z");
     return published.map((e) => e.detailType);
   };
   /** The finish step's payload for one database, with everything a success leaves null. */

@@ -1,11 +1,7 @@
 // The restore-drill workflow through the local runner, with faked steps and a faked RDS: every Choice branch and
 // every Catch path.
 
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { z } from "zod";
-import { findCatalogEntry } from "../../events/catalog.ts";
-import { configSchema } from "../../functions/core/config.ts";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { DomainEvent } from "../../functions/core/ports.ts";
 import {
   finishRestoreDrillInputSchema,
@@ -14,33 +10,22 @@ import {
 import { planRestoreDrillsInputSchema } from "../../functions/handlers/plan-restore-drills.ts";
 import { runSmokeQueryInputSchema } from "../../functions/handlers/run-smoke-query.ts";
 import { startRestoreDrillInputSchema } from "../../functions/handlers/start-restore-drill.ts";
-import type { FunctionName } from "../../functions/registry.ts";
-import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { type HistoryEvent, type LocalIntegration, WorkflowRunner } from "../../local/workflows/index.ts";
-import { workflows } from "../../workflows/registry.ts";
+import { testConfig } from "../support/config.ts";
+import {
+  failing,
+  onlyCataloguedEvent,
+  type Payload,
+  type Step,
+  workflowHarness,
+} from "../support/workflow-harness.ts";
 
-const rootDir = fileURLToPath(new URL("../../", import.meta.url));
 const input = { database: null, requestedBy: null };
 const plannedAt = "2025-02-01T05:00:00.000Z";
 const startedAt = "2025-02-01T05:00:01.000Z";
 const queriedAt = "2025-02-01T05:12:31.000Z";
 const finishedAt = "2025-02-01T05:13:00.000Z";
 const smokeQuery = "select count(*) from orders";
-const config = configSchema.parse({
-  gitops: { repository: "acme/gitops" },
-  environments: [
-    { name: "staging", approval: "none", argocd: { namespace: "argocd", application: "{service}-staging" } },
-  ],
-  services: [
-    {
-      name: "checkout",
-      repository: "shop/checkout",
-      policy: { semver: "^1.0.0" },
-      values: "envs/{environment}/checkout/values.yaml",
-    },
-  ],
-  snapshots: { drill: { smokeQuery, timeoutMinutes: 30 } },
-});
+const config = testConfig({ snapshots: { drill: { smokeQuery, timeoutMinutes: 30 } } });
 
 const snapshotOf = (database: string) => `switchyard-${database}-20250201030000-scheduled`;
 const targetOf = (database: string) => `switchyard-drill-${database}-20250201050001`;
@@ -50,35 +35,14 @@ const drill = (database: string, snapshotId: string | null = snapshotOf(database
   snapshotId,
 });
 
-type Payload = Record<string, unknown>;
-type Step = (payload: Payload) => Promise<unknown>;
-const functionNames = [
-  "plan-restore-drills",
-  "start-restore-drill",
-  "run-smoke-query",
-  "finish-restore-drill",
-] as const satisfies readonly FunctionName[];
-type StepName = (typeof functionNames)[number];
-/** The RDS calls, by the SDK action the Task's resource names. */
-const rdsActions = {
-  describeDBInstances: "arn:aws:states:::aws-sdk:rds:describeDBInstances",
-  deleteDBInstance: "arn:aws:states:::aws-sdk:rds:deleteDBInstance",
-} as const;
-type RdsAction = keyof typeof rdsActions;
-
 /** What each function's handler would parse: the workflow must send exactly what the schemas accept. */
-const inputSchemas: Record<StepName, z.ZodType> = {
+const inputSchemas = {
   "plan-restore-drills": planRestoreDrillsInputSchema,
   "start-restore-drill": startRestoreDrillInputSchema,
   "run-smoke-query": runSmokeQueryInputSchema,
   "finish-restore-drill": finishRestoreDrillInputSchema,
 };
-
-const failing =
-  (name: string, message = `${name} failed`) =>
-  async () => {
-    throw Object.assign(new Error(message), { name });
-  };
+type StepName = keyof typeof inputSchemas;
 
 const plan = (drills: { database: string; snapshotId: string | null }[], overrides: Payload = {}) => ({
   drills,
@@ -91,67 +55,47 @@ const plan = (drills: { database: string; snapshotId: string | null }[], overrid
 });
 
 describe("restore-drill workflow", () => {
-  let db: SqliteDatabase;
-  let runner: WorkflowRunner<"restore-drill">;
   let steps: Record<StepName, Step>;
   /** RDS: the drill instance's status on each look, and what deleting it answers (or throws). */
   let rds: {
     status: (target: string, look: number) => Promise<string>;
     remove: (target: string) => Promise<void>;
   };
-  const calls: { step: StepName | RdsAction; payload: Payload }[] = [];
   const published: DomainEvent[] = [];
   /** Looks at each drill instance so far (targets are named after their database, so per test). */
   const looks = new Map<string, number>();
 
-  // Compiling a workflow makes a runner slow to build: one serves the file, and each test resets the fakes.
-  beforeAll(() => {
-    db = openDatabase(":memory:");
-    const fns = Object.fromEntries(
-      functionNames.map((name) => [
-        name,
-        async (payload: unknown) => {
-          calls.push({ step: name, payload: payload as Payload });
-          inputSchemas[name].parse(payload);
-          return steps[name](payload as Payload);
+  // Step Functions' SDK integrations answer in the SDK's shapes, which spell DB "Db".
+  const { calls, run, payloads, ran } = workflowHarness({
+    workflow: "restore-drill",
+    input,
+    inputSchemas,
+    steps: () => steps,
+    integrations: {
+      describeDBInstances: {
+        resource: "arn:aws:states:::aws-sdk:rds:describeDBInstances",
+        answer: async (payload) => {
+          const id = String(payload.DbInstanceIdentifier);
+          const look = (looks.get(id) ?? 0) + 1;
+          looks.set(id, look);
+          const status = await rds.status(id, look);
+          return {
+            DbInstances: [{ DbInstanceIdentifier: id, DbInstanceStatus: status, Engine: "postgres" }],
+          };
         },
-      ]),
-    );
-    // Step Functions' SDK integrations answer in the SDK's shapes, which spell DB "Db".
-    const describeDbInstances: LocalIntegration = async (parameters) => {
-      const payload = parameters as Payload;
-      calls.push({ step: "describeDBInstances", payload });
-      const id = String(payload.DbInstanceIdentifier);
-      const look = (looks.get(id) ?? 0) + 1;
-      looks.set(id, look);
-      const status = await rds.status(id, look);
-      return { DbInstances: [{ DbInstanceIdentifier: id, DbInstanceStatus: status, Engine: "postgres" }] };
-    };
-    const deleteDbInstance: LocalIntegration = async (parameters) => {
-      const payload = parameters as Payload;
-      calls.push({ step: "deleteDBInstance", payload });
-      const id = String(payload.DbInstanceIdentifier);
-      await rds.remove(id);
-      return { DbInstance: { DbInstanceIdentifier: id, DbInstanceStatus: "deleting" } };
-    };
-    runner = new WorkflowRunner({
-      db,
-      rootDir,
-      functions: fns,
-      integrations: {
-        [rdsActions.describeDBInstances]: describeDbInstances,
-        [rdsActions.deleteDBInstance]: deleteDbInstance,
       },
-      workflows: { "restore-drill": workflows["restore-drill"] },
-    });
-  });
-  afterAll(async () => {
-    await runner.close();
-    db.close();
+      deleteDBInstance: {
+        resource: "arn:aws:states:::aws-sdk:rds:deleteDBInstance",
+        answer: async (payload) => {
+          const id = String(payload.DbInstanceIdentifier);
+          await rds.remove(id);
+          return { DbInstance: { DbInstanceIdentifier: id, DbInstanceStatus: "deleting" } };
+        },
+      },
+    },
   });
 
   beforeEach(() => {
-    calls.length = 0;
     published.length = 0;
     looks.clear();
     // The real finish step, publishing to a list: the events are what each drill's outcome must get right.
@@ -172,37 +116,8 @@ describe("restore-drill workflow", () => {
     };
   });
 
-  const entered = (history: HistoryEvent[]) =>
-    history.filter((e) => e.type.endsWith("StateEntered")).map((e) => e.stateName);
-  const run = async (runInput: Payload = input) => {
-    const { executionArn } = await runner.startExecution({ workflow: "restore-drill", input: runInput });
-    const done = await runner.waitForExecution(executionArn, 20_000);
-    // A step started after the end would show up here: give one a chance to.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const history = await runner.getExecutionHistory(executionArn);
-    return { done, history, entered: entered(history) };
-  };
-  const payloads = (step: StepName | RdsAction) => calls.filter((c) => c.step === step).map((c) => c.payload);
-  const ran = (step: StepName | RdsAction) => payloads(step).length;
   const reported = () => payloads("finish-restore-drill");
-  const onlyEvent = () => {
-    expect(published).toHaveLength(1);
-    const [event] = published;
-    const entry = findCatalogEntry("switchyard", event!.detailType);
-    expect(entry).toBeDefined();
-    entry!.schema.parse({
-      version: "0",
-      id: "b0c8a3e2-5f1d-4c7a-9e36-2d4f81a7c5e9",
-      "detail-type": event!.detailType,
-      source: "switchyard",
-      account: "123456789012",
-      time: "2025-02-01T05:13:00Z",
-      region: "eu-west-1",
-      resources: [],
-      detail: event!.detail,
-    });
-    return event!;
-  };
+  const onlyEvent = () => onlyCataloguedEvent(published, "2025-02-01T05:13:00Z");
   const deleted = (database = "orders-db") => ({
     DbInstanceIdentifier: targetOf(database),
     SkipFinalSnapshot: true,

@@ -1,9 +1,6 @@
 // The secret-rollout workflow through the local runner, with faked steps: every Choice branch and every Catch path.
 
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { z } from "zod";
-import { findCatalogEntry } from "../../events/catalog.ts";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { DomainEvent } from "../../functions/core/ports.ts";
 import {
   finishSecretRolloutInputSchema,
@@ -13,12 +10,14 @@ import { planSecretRolloutInputSchema } from "../../functions/handlers/plan-secr
 import { restartDeploymentInputSchema } from "../../functions/handlers/restart-deployment.ts";
 import { syncExternalSecretInputSchema } from "../../functions/handlers/sync-external-secret.ts";
 import { watchRolloutInputSchema } from "../../functions/handlers/watch-rollout.ts";
-import type { FunctionName } from "../../functions/registry.ts";
-import { openDatabase, type SqliteDatabase } from "../../local/db.ts";
-import { type HistoryEvent, WorkflowRunner } from "../../local/workflows/index.ts";
-import { workflows } from "../../workflows/registry.ts";
+import {
+  failing,
+  onlyCataloguedEvent,
+  type Payload,
+  type Step,
+  workflowHarness,
+} from "../support/workflow-harness.ts";
 
-const rootDir = fileURLToPath(new URL("../../", import.meta.url));
 const secretName = "checkout/prod/postgres";
 const versionId = "1eae1264-e834-4fca-95f7-927e4f3f1cf3";
 const previousVersionId = "cc2387a2-62ac-4d24-8446-9a1fc2d3eb3d";
@@ -42,29 +41,15 @@ const reporting = {
   service: null,
 };
 
-type Payload = Record<string, unknown>;
-type Step = (payload: Payload) => Promise<unknown>;
-const functionNames = [
-  "plan-secret-rollout",
-  "sync-external-secret",
-  "restart-deployment",
-  "watch-rollout",
-  "finish-secret-rollout",
-] as const satisfies readonly FunctionName[];
-type StepName = (typeof functionNames)[number];
-
 /** What each function's handler would parse: the workflow must send exactly what the schemas accept. */
-const inputSchemas: Record<StepName, z.ZodType> = {
+const inputSchemas = {
   "plan-secret-rollout": planSecretRolloutInputSchema,
   "sync-external-secret": syncExternalSecretInputSchema,
   "restart-deployment": restartDeploymentInputSchema,
   "watch-rollout": watchRolloutInputSchema,
   "finish-secret-rollout": finishSecretRolloutInputSchema,
 };
-
-const failing = (name: string) => async () => {
-  throw Object.assign(new Error(`${name} failed`), { name });
-};
+type StepName = keyof typeof inputSchemas;
 
 const plan = (consumers: object[]) => ({
   action: "rollout",
@@ -107,39 +92,16 @@ const watch = (state: string, reason = `the Deployment is ${state}`) => ({
 });
 
 describe("secret-rollout workflow", () => {
-  let db: SqliteDatabase;
-  let runner: WorkflowRunner<"secret-rollout">;
   let steps: Record<StepName, Step>;
-  const calls: { step: StepName; payload: Payload }[] = [];
   const published: DomainEvent[] = [];
-
-  // Compiling a workflow makes a runner slow to build: one serves the file, and each test resets the fakes.
-  beforeAll(() => {
-    db = openDatabase(":memory:");
-    const fns = Object.fromEntries(
-      functionNames.map((name) => [
-        name,
-        async (payload: unknown) => {
-          calls.push({ step: name, payload: payload as Payload });
-          inputSchemas[name].parse(payload);
-          return steps[name](payload as Payload);
-        },
-      ]),
-    );
-    runner = new WorkflowRunner({
-      db,
-      rootDir,
-      functions: fns,
-      workflows: { "secret-rollout": workflows["secret-rollout"] },
-    });
-  });
-  afterAll(async () => {
-    await runner.close();
-    db.close();
+  const { calls, run, payloads, ran } = workflowHarness({
+    workflow: "secret-rollout",
+    input,
+    inputSchemas,
+    steps: () => steps,
   });
 
   beforeEach(() => {
-    calls.length = 0;
     published.length = 0;
     // The real finish step, publishing to a list: the events themselves are what a failure must get right.
     const finish = makeFinishSecretRollout({
@@ -155,36 +117,8 @@ describe("secret-rollout workflow", () => {
     };
   });
 
-  const entered = (history: HistoryEvent[]) =>
-    history.filter((e) => e.type.endsWith("StateEntered")).map((e) => e.stateName);
-  const run = async () => {
-    const { executionArn } = await runner.startExecution({ workflow: "secret-rollout", input });
-    const done = await runner.waitForExecution(executionArn, 10_000);
-    // A step started after the end would show up here: give one a chance to.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return { done, entered: entered(await runner.getExecutionHistory(executionArn)) };
-  };
-  const payloads = (step: StepName) => calls.filter((c) => c.step === step).map((c) => c.payload);
-  const ran = (step: StepName) => payloads(step).length;
   const restarted = () => payloads("restart-deployment").map((p) => `${p.namespace}/${p.name}`);
-  const onlyEvent = () => {
-    expect(published).toHaveLength(1);
-    const [event] = published;
-    const entry = findCatalogEntry("switchyard", event!.detailType);
-    expect(entry).toBeDefined();
-    entry!.schema.parse({
-      version: "0",
-      id: "b0c8a3e2-5f1d-4c7a-9e36-2d4f81a7c5e9",
-      "detail-type": event!.detailType,
-      source: "switchyard",
-      account: "123456789012",
-      time: "2025-01-14T04:40:00Z",
-      region: "eu-west-1",
-      resources: [],
-      detail: event!.detail,
-    });
-    return event!;
-  };
+  const onlyEvent = () => onlyCataloguedEvent(published, "2025-01-14T04:40:00Z");
 
   describe("Plan and ShouldRollOut", () => {
     it("ShouldRollOut → Skipped for a secret switchyard.yaml does not list: the plan is the output", async () => {

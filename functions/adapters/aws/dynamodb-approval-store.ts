@@ -1,16 +1,21 @@
 // The production ApprovalStore: one DynamoDB item per approval request, its task token kept out of every read path.
 
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.ts";
+import { ValidationError } from "../../core/errors.ts";
 import type { ApprovalRecord, ApprovalState, ApprovalStore } from "../../core/ports.ts";
+import {
+  isConditionFailure,
+  queryNewestFirst,
+  recordNotFound,
+  staleWrite,
+  withoutUndefined,
+} from "./dynamodb-versioned-items.ts";
 
 /**
  * The table's keys, for the CDK construct that creates it: every key attribute is a string. One item per request:
@@ -108,33 +113,11 @@ export const checkApprovalTimes = (record: ApprovalRecord): { requestedAt: strin
   expiresAt: approvalInstant(record.expiresAt, `approval ${record.id} expiresAt`),
 });
 
-/** The record without its undefined members, at any depth, which the document client refuses to marshal. */
-const defined = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(defined);
-  if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([, member]) => member !== undefined)
-      .map(([name, member]) => [name, defined(member)]),
-  );
-};
-
-/** By name as well as class: a bundle may carry a second copy of the SDK, whose classes `instanceof` would miss. */
-const isConditionFailure = (error: unknown): error is ConditionalCheckFailedException =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error && error.name === "ConditionalCheckFailedException");
-
 /** Rebuilt from `record` and `version` alone, so nothing else on the item (the token above all) can slip out. */
 const toRecord = (item: Item): ApprovalRecord => ({
   ...(item.record as StoredRecord),
   version: item.version as number,
 });
-
-const newestFirst = (a: Item, b: Item): number => {
-  const x = String(a[approvalTableKeys.byStateIndex.sortKey]);
-  const y = String(b[approvalTableKeys.byStateIndex.sortKey]);
-  return x < y ? 1 : x > y ? -1 : 0;
-};
 
 /**
  * The attributes the indexes and the TTL read, derived from the record so every write keeps them in step with it.
@@ -147,7 +130,7 @@ const indexedAttributes = (record: ApprovalRecord) => {
     promotionId: record.promotionId,
     state: record.state,
     requestedAtKey: `${requestedAt}#${record.id}`,
-    record: defined(rest) as StoredRecord,
+    record: withoutUndefined(rest),
     purgeAtEpochSeconds:
       Math.floor(Date.parse(expiresAt) / millisecondsPerSecond) + approvalRetentionDays * secondsPerDay,
   };
@@ -230,8 +213,9 @@ export class DynamoDbApprovalStore implements ApprovalStore {
   async list(filter: ApprovalFilter = {}): Promise<ApprovalRecord[]> {
     const limit = approvalListLimit(filter.limit);
     const states = filter.state === undefined ? approvalStates : [filter.state];
-    const pages = await Promise.all(states.map((state) => this.queryState(state, limit)));
-    return pages.flat().sort(newestFirst).slice(0, limit).map(toRecord);
+    const { byStateIndex } = approvalTableKeys;
+    const items = await queryNewestFirst(this.client, this.tableName, byStateIndex, states, limit);
+    return items.map(toRecord);
   }
 
   async update(record: ApprovalRecord): Promise<ApprovalRecord> {
@@ -274,14 +258,7 @@ export class DynamoDbApprovalStore implements ApprovalStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      // The item the condition saw comes back in the low-level shape: the document client does not unmarshal errors.
-      const version = error.Item?.version?.N;
-      if (version === undefined)
-        throw new NotFoundError(`approval ${record.id} does not exist`, { cause: error });
-      throw new ConflictError(
-        `approval ${record.id} is at version ${version}, not ${record.version}: re-read it and apply the change again`,
-        { cause: error },
-      );
+      throw staleWrite(`approval ${record.id}`, error.Item, record.version, error);
     }
     return toRecord({ record: stored, version: record.version + 1 });
   }
@@ -314,33 +291,9 @@ export class DynamoDbApprovalStore implements ApprovalStore {
       );
     } catch (error) {
       if (isConditionFailure(error)) {
-        throw new NotFoundError(`approval ${id} does not exist`, { cause: error });
+        throw recordNotFound(`approval ${id}`, error);
       }
       throw error;
     }
-  }
-
-  /** Up to `limit` of one state's requests, newest first, following `LastEvaluatedKey` across pages. */
-  private async queryState(state: ApprovalState, limit: number): Promise<Item[]> {
-    const { byStateIndex } = approvalTableKeys;
-    const items: Item[] = [];
-    let startKey: QueryCommandInput["ExclusiveStartKey"];
-    do {
-      const output = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: byStateIndex.indexName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": byStateIndex.partitionKey },
-          ExpressionAttributeValues: { ":pk": state },
-          ScanIndexForward: false,
-          Limit: limit - items.length,
-          ...(startKey !== undefined && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      items.push(...(output.Items ?? []));
-      startKey = output.LastEvaluatedKey;
-    } while (startKey !== undefined && items.length < limit);
-    return items;
   }
 }

@@ -1,11 +1,7 @@
 // The production IncidentStore: one DynamoDB item per incident and one per alert firing, written together.
 
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type CancellationReason,
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-} from "@aws-sdk/client-dynamodb";
+import { type CancellationReason, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -16,7 +12,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { ConflictError, NotFoundError, TransientError, ValidationError } from "../../core/errors.ts";
+import { ConflictError, TransientError, ValidationError } from "../../core/errors.ts";
 import type {
   Clock,
   IncidentRecord,
@@ -25,6 +21,14 @@ import type {
   IncidentTimelineEntry,
   NewIncident,
 } from "../../core/ports.ts";
+import {
+  isConditionFailure,
+  queryNewestFirst,
+  recordNotFound,
+  staleWrite,
+  versionConflict,
+  withoutUndefined,
+} from "./dynamodb-versioned-items.ts";
 
 /**
  * The table's keys, for the CDK construct that creates it: every key attribute is a string; partition key only,
@@ -147,17 +151,6 @@ export const incidentListLimit = (limit: number | undefined): number => {
   return Math.min(limit, maxIncidentListLimit);
 };
 
-/** The same value without undefined members, at any depth, which the document client refuses to marshal. */
-const defined = <T>(value: T): T => {
-  if (Array.isArray(value)) return value.map(defined) as T;
-  if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([, member]) => member !== undefined)
-      .map(([name, member]) => [name, defined(member)]),
-  ) as T;
-};
-
 const checkTimeline = (id: string, timeline: readonly IncidentTimelineEntry[]): void => {
   for (const entry of timeline) incidentInstant(entry.at, `incident ${id} timeline entry at`);
 };
@@ -184,7 +177,7 @@ export const newIncidentRecord = (incident: NewIncident): IncidentRecord => {
   }
   // Built member by member over the input, so a caller passing a whole record cannot smuggle in a status or a version.
   const { slack: _slack, ...rest } = incident as NewIncident & { slack?: unknown };
-  return defined({
+  return withoutUndefined({
     ...rest,
     status: "open",
     level: firstIncidentLevel,
@@ -208,7 +201,7 @@ export const applyIncidentChanges = (
   changes: IncidentChanges,
   timeline: readonly IncidentTimelineEntry[] = [],
 ): IncidentRecord => {
-  const given = defined(changes);
+  const given = withoutUndefined(changes);
   for (const field of ["acknowledgedAt", "resolvedAt"] as const) {
     const value = given[field];
     if (value !== undefined) incidentInstant(value, `incident ${current.id} ${field}`);
@@ -222,7 +215,7 @@ export const applyIncidentChanges = (
   return {
     ...current,
     ...given,
-    timeline: [...current.timeline, ...defined(timeline)].slice(-incidentTimelineLimit),
+    timeline: [...current.timeline, ...withoutUndefined(timeline)].slice(-incidentTimelineLimit),
     version: current.version + 1,
   };
 };
@@ -244,19 +237,8 @@ const toRecord = (item: Item): IncidentRecord => ({
 
 const stored = (record: IncidentRecord): StoredRecord => {
   const { version: _version, ...rest } = record;
-  return defined(rest);
+  return withoutUndefined(rest);
 };
-
-const newestFirst = (a: Item, b: Item): number => {
-  const x = String(a[incidentTableKeys.byStatusIndex.sortKey]);
-  const y = String(b[incidentTableKeys.byStatusIndex.sortKey]);
-  return x < y ? 1 : x > y ? -1 : 0;
-};
-
-/** By name as well as class: a bundle may carry a second copy of the SDK, whose classes `instanceof` would miss. */
-const isConditionFailure = (error: unknown): error is ConditionalCheckFailedException =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error && error.name === "ConditionalCheckFailedException");
 
 const isTransactionCanceled = (error: unknown): error is TransactionCanceledException =>
   error instanceof TransactionCanceledException ||
@@ -264,15 +246,6 @@ const isTransactionCanceled = (error: unknown): error is TransactionCanceledExce
 
 const reasonCodes = (error: TransactionCanceledException): string[] =>
   (error.CancellationReasons ?? []).map((reason: CancellationReason) => reason.Code ?? "None");
-
-const notFound = (id: string, cause?: unknown): NotFoundError =>
-  new NotFoundError(`incident ${id} does not exist`, cause === undefined ? undefined : { cause });
-
-const conflict = (id: string, stored: string | number, expected: number, cause?: unknown): ConflictError =>
-  new ConflictError(
-    `incident ${id} is at version ${stored}, not ${expected}: re-read it and apply the change again`,
-    cause === undefined ? undefined : { cause },
-  );
 
 /**
  * The IncidentStore port on one DynamoDB table (layout in `incidentTableKeys`).
@@ -400,8 +373,9 @@ export class DynamoDbIncidentStore implements IncidentStore {
   async list(filter: IncidentFilter = {}): Promise<IncidentRecord[]> {
     const limit = incidentListLimit(filter.limit);
     const statuses = filter.status === undefined ? incidentStatuses : [filter.status];
-    const pages = await Promise.all(statuses.map((status) => this.queryStatus(status, limit)));
-    return pages.flat().sort(newestFirst).slice(0, limit).map(toRecord);
+    const { byStatusIndex } = incidentTableKeys;
+    const items = await queryNewestFirst(this.client, this.tableName, byStatusIndex, statuses, limit);
+    return items.map(toRecord);
   }
 
   async update(
@@ -411,9 +385,11 @@ export class DynamoDbIncidentStore implements IncidentStore {
     timeline: readonly IncidentTimelineEntry[] = [],
   ): Promise<IncidentRecord> {
     const item = await this.readIncident(id, [incidentTableKeys.timeToLive]);
-    if (item === undefined) throw notFound(id);
+    if (item === undefined) throw recordNotFound(`incident ${id}`);
     const current = toRecord(item);
-    if (current.version !== expectedVersion) throw conflict(id, current.version, expectedVersion);
+    if (current.version !== expectedVersion) {
+      throw versionConflict(`incident ${id}`, current.version, expectedVersion);
+    }
     const next = applyIncidentChanges(current, changes, timeline);
     const storedPurgeAt = item[incidentTableKeys.timeToLive] as number | undefined;
     const purgeAt = this.purgeAt(next, storedPurgeAt);
@@ -453,7 +429,7 @@ export class DynamoDbIncidentStore implements IncidentStore {
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) throw notFound(id, error);
+      if (isConditionFailure(error)) throw recordNotFound(`incident ${id}`, error);
       throw error;
     }
   }
@@ -601,16 +577,11 @@ export class DynamoDbIncidentStore implements IncidentStore {
 
   /** A failed conditional write as the port names it; anything else untouched. */
   private updateFailure(id: string, expectedVersion: number, error: unknown): unknown {
-    // The item the condition saw comes back in the low-level shape: the document client does not unmarshal errors.
-    if (isConditionFailure(error)) {
-      const version = error.Item?.version?.N;
-      return version === undefined ? notFound(id, error) : conflict(id, version, expectedVersion, error);
-    }
+    if (isConditionFailure(error)) return staleWrite(`incident ${id}`, error.Item, expectedVersion, error);
     if (isTransactionCanceled(error)) {
       const [incidentReason] = error.CancellationReasons ?? [];
       if (incidentReason?.Code === "ConditionalCheckFailed") {
-        const version = incidentReason.Item?.version?.N;
-        return version === undefined ? notFound(id, error) : conflict(id, version, expectedVersion, error);
+        return staleWrite(`incident ${id}`, incidentReason.Item, expectedVersion, error);
       }
       if (reasonCodes(error).includes("TransactionConflict")) {
         return new ConflictError(
@@ -620,29 +591,5 @@ export class DynamoDbIncidentStore implements IncidentStore {
       }
     }
     return error;
-  }
-
-  /** Up to `limit` of one status's incidents, newest first, following `LastEvaluatedKey` across pages. */
-  private async queryStatus(status: IncidentStatus, limit: number): Promise<Item[]> {
-    const { byStatusIndex } = incidentTableKeys;
-    const items: Item[] = [];
-    let startKey: QueryCommandInput["ExclusiveStartKey"];
-    do {
-      const output = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: byStatusIndex.indexName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": byStatusIndex.partitionKey },
-          ExpressionAttributeValues: { ":pk": status },
-          ScanIndexForward: false,
-          Limit: limit - items.length,
-          ...(startKey !== undefined && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      items.push(...(output.Items ?? []));
-      startKey = output.LastEvaluatedKey;
-    } while (startKey !== undefined && items.length < limit);
-    return items;
   }
 }

@@ -1,8 +1,9 @@
 // The production Pager: PagerDuty's Events API v2 (`POST /v2/enqueue`), the routing key read from the secret store.
 
-import { backoffDelayMs, type RetryPolicy, type RetryTools, timerSleep } from "../../core/concurrency.ts";
-import { NotFoundError, TransientError, ValidationError } from "../../core/errors.ts";
-import type { Clock, Pager, PagerEvent, PagerResult, SecretStore } from "../../core/ports.ts";
+import type { RetryPolicy } from "../../core/concurrency.ts";
+import { ValidationError } from "../../core/errors.ts";
+import type { Pager, PagerEvent, PagerResult } from "../../core/ports.ts";
+import { JsonClient, type JsonClientOptions, RetryableFailure, redactor } from "../http/json-client.ts";
 
 /** PagerDuty documents `dedup_key` as at most 255 characters. */
 export const maxDedupKeyLength = 255;
@@ -19,32 +20,14 @@ const severities: readonly string[] = ["critical", "error", "warning", "info"];
  * 429; that longer wait belongs to the workflow's `Retry` on `TransientError`, not to a Lambda sitting idle.
  */
 export const defaultPagerRetry: RetryPolicy = { attempts: 4, baseDelayMs: 1_000, maxDelayMs: 30_000 };
-const defaultRequestTimeoutMs = 10_000;
-/** A rotated routing key is picked up within this long. */
-const defaultSecretCacheMs = 5 * 60_000;
-const systemClock: Clock = { now: () => new Date() };
 
-export interface EventsApiPagerOptions extends RetryTools {
+/** The endpoint and the retry policy; the routing key is the secret the shared options cache (`secretCacheMs`). */
+export interface EventsApiPagerOptions extends JsonClientOptions {
   /** The Events API v2 endpoint, e.g. `https://events.pagerduty.com/v2/enqueue` (or the EU one, or a receiver). */
   eventsUrl: string;
-  secrets: Pick<SecretStore, "getSecretValue">;
-  /** Injected in tests; Node's global `fetch` otherwise. */
-  fetch?: typeof fetch;
   /** Tries per event (the first included) and the backoff between them; `defaultPagerRetry` otherwise. */
   retry?: RetryPolicy;
-  /** One request's deadline; a request past it counts as a network error and is retried. */
-  requestTimeoutMs?: number;
-  /** How long a routing key read from the secret store is reused (0: read it for every event). */
-  secretCacheMs?: number;
-  /** Expires the routing key cache. */
-  clock?: Clock;
 }
-
-/** A failure worth another try: a 429, a 5xx, a timeout or a network error. Never carries the routing key. */
-class RetryableFailure extends Error {}
-
-const isSecretNotFound = (error: unknown): boolean =>
-  error instanceof NotFoundError || (error instanceof Error && error.name === "ResourceNotFoundException");
 
 /** Cuts `text` to at most `max` UTF-16 units, the last being "…", never between the halves of a surrogate pair. */
 const clip = (text: string, max: number): string => {
@@ -116,15 +99,6 @@ const describeRefusal = (body: unknown): string => {
   return list.length > 0 ? `${head} (${list.join("; ")})` : head;
 };
 
-/** `fetch failed (ECONNREFUSED)`: fetch's own message says little, the code of its cause says what happened. */
-const networkReason = (error: unknown): string => {
-  if (!(error instanceof Error)) return "unknown error";
-  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-  const detail =
-    typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : "";
-  return detail === "" ? error.message : `${error.message} (${detail})`;
-};
-
 const parseJson = (text: string): unknown => {
   try {
     return JSON.parse(text);
@@ -151,29 +125,19 @@ const parseJson = (text: string): unknown => {
  */
 export class EventsApiPager implements Pager {
   private readonly eventsUrl: string;
-  private readonly secrets: Pick<SecretStore, "getSecretValue">;
-  private readonly fetch: typeof fetch;
-  private readonly retry: RetryPolicy;
-  private readonly tools: Required<RetryTools>;
-  private readonly requestTimeoutMs: number;
-  private readonly secretCacheMs: number;
-  private readonly clock: Clock;
-  private readonly keys = new Map<string, { value: Promise<string>; expiresAtMs: number }>();
+  private readonly client: JsonClient;
 
   constructor(options: EventsApiPagerOptions) {
     this.eventsUrl = options.eventsUrl;
-    this.secrets = options.secrets;
-    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
-    this.retry = options.retry ?? defaultPagerRetry;
-    this.tools = { sleep: options.sleep ?? timerSleep, random: options.random ?? Math.random };
-    this.requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
-    this.secretCacheMs = options.secretCacheMs ?? defaultSecretCacheMs;
-    this.clock = options.clock ?? systemClock;
+    this.client = new JsonClient(options, {
+      defaultRetry: defaultPagerRetry,
+      secretLabel: "PagerDuty routing key secret",
+    });
   }
 
   async send(routingKeySecret: string, event: PagerEvent): Promise<PagerResult> {
     const prepared = preparePagerEvent(event);
-    const routingKey = await this.routingKey(routingKeySecret);
+    const routingKey = await this.client.secret(routingKeySecret);
     const body = JSON.stringify({ routing_key: routingKey, ...prepared });
     if (Buffer.byteLength(body, "utf8") > maxEventBytes) {
       throw new ValidationError(
@@ -181,77 +145,33 @@ export class EventsApiPager implements Pager {
           `${maxEventBytes / 1024} KB limit; trim payload.custom_details`,
       );
     }
-    const redact = (text: string) => text.split(routingKey).join("[routing key]");
+    const redact = redactor(routingKey, "[routing key]");
     const what = `PagerDuty ${prepared.event_action} for dedup_key ${prepared.dedup_key} (routing key secret ${routingKeySecret})`;
-
-    let lastFailure: RetryableFailure | undefined;
-    for (let attempt = 1; attempt <= Math.max(1, this.retry.attempts); attempt++) {
-      if (attempt > 1) await this.tools.sleep(backoffDelayMs(this.retry, attempt - 2, this.tools.random));
-      let response: Response;
-      let text: string;
-      try {
-        response = await this.fetch(this.eventsUrl, {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json" },
-          body,
-          signal: AbortSignal.timeout(this.requestTimeoutMs),
-        });
-        text = await response.text();
-      } catch (error) {
-        lastFailure = new RetryableFailure(`a network error: ${redact(networkReason(error))}`);
-        continue;
-      }
-      const answer = parseJson(text);
-      if (response.status >= 200 && response.status < 300) {
-        const accepted = (answer ?? {}) as { status?: unknown; dedup_key?: unknown };
-        return {
-          status: typeof accepted.status === "string" ? accepted.status : "success",
-          dedupKey: typeof accepted.dedup_key === "string" ? accepted.dedup_key : prepared.dedup_key,
-          delivery: "sent",
-        };
-      }
-      if (response.status === 429 || response.status === 408 || response.status >= 500) {
-        lastFailure = new RetryableFailure(`HTTP ${response.status}: ${redact(describeRefusal(answer))}`);
-        continue;
-      }
-      // A refused key may have been rotated since it was cached: read it afresh next time.
-      this.keys.delete(routingKeySecret);
-      throw new ValidationError(
-        `${what} was refused with HTTP ${response.status}: ${redact(describeRefusal(answer))}`,
-      );
-    }
-    throw new TransientError(
-      `${what} failed ${Math.max(1, this.retry.attempts)} time(s), last with ${lastFailure?.message ?? "no answer"}`,
-      { cause: lastFailure },
-    );
-  }
-
-  /** The routing key behind `secretName`, from the cache while it is fresh. */
-  private routingKey(secretName: string): Promise<string> {
-    const nowMs = this.clock.now().getTime();
-    const cached = this.keys.get(secretName);
-    if (cached !== undefined && cached.expiresAtMs > nowMs) return cached.value;
-    const value = this.readRoutingKey(secretName);
-    this.keys.set(secretName, { value, expiresAtMs: nowMs + this.secretCacheMs });
-    value.catch(() => {
-      if (this.keys.get(secretName)?.value === value) this.keys.delete(secretName);
+    return this.client.post({
+      url: this.eventsUrl,
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body,
+      what,
+      redact,
+      read: (response, text): PagerResult | RetryableFailure => {
+        const answer = parseJson(text);
+        if (response.status >= 200 && response.status < 300) {
+          const accepted = (answer ?? {}) as { status?: unknown; dedup_key?: unknown };
+          return {
+            status: typeof accepted.status === "string" ? accepted.status : "success",
+            dedupKey: typeof accepted.dedup_key === "string" ? accepted.dedup_key : prepared.dedup_key,
+            delivery: "sent",
+          };
+        }
+        if (response.status === 429 || response.status === 408 || response.status >= 500) {
+          return new RetryableFailure(`HTTP ${response.status}: ${redact(describeRefusal(answer))}`);
+        }
+        // A refused key may have been rotated since it was cached: read it afresh next time.
+        this.client.forgetSecret(routingKeySecret);
+        throw new ValidationError(
+          `${what} was refused with HTTP ${response.status}: ${redact(describeRefusal(answer))}`,
+        );
+      },
     });
-    return value;
-  }
-
-  private async readRoutingKey(secretName: string): Promise<string> {
-    let key: string;
-    try {
-      key = (await this.secrets.getSecretValue(secretName)).secretString.trim();
-    } catch (error) {
-      if (isSecretNotFound(error)) {
-        throw new NotFoundError(`The PagerDuty routing key secret ${secretName} does not exist`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    if (key === "") throw new ValidationError(`The PagerDuty routing key secret ${secretName} is empty`);
-    return key;
   }
 }

@@ -1,8 +1,9 @@
 // The production ChatNotifier: Slack's Web API (`chat.postMessage`, `chat.update`) with a bot token from the secret store.
 
-import { backoffDelayMs, type RetryPolicy, type RetryTools, timerSleep } from "../../core/concurrency.ts";
-import { NotFoundError, TransientError, ValidationError } from "../../core/errors.ts";
-import type { ChatMessage, ChatNotifier, Clock, SecretStore } from "../../core/ports.ts";
+import type { RetryPolicy } from "../../core/concurrency.ts";
+import { TransientError, ValidationError } from "../../core/errors.ts";
+import type { ChatMessage, ChatNotifier, Clock } from "../../core/ports.ts";
+import { JsonClient, type JsonClientOptions, RetryableFailure, redactor } from "../http/json-client.ts";
 
 /** Three retries in-process for 5xx and network errors (full jitter below 0.5 s, 1 s, 2 s). */
 export const defaultSlackRetry: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 10_000 };
@@ -11,11 +12,7 @@ export const defaultSlackRetry: RetryPolicy = { attempts: 4, baseDelayMs: 500, m
  * Slack usually asks for a second or two; a longer wait is left to the workflow's `Retry` on `TransientError`.
  */
 export const defaultMaxRetryAfterMs = 30_000;
-const defaultRequestTimeoutMs = 10_000;
-/** A rotated token is picked up within this long. */
-const defaultSecretCacheMs = 5 * 60_000;
 const millisecondsPerSecond = 1_000;
-const systemClock: Clock = { now: () => new Date() };
 
 /** Slack's `error` codes that mean "slow down": wait as `Retry-After` says, then try again. */
 const rateLimitedCodes: readonly string[] = ["ratelimited", "rate_limited"];
@@ -30,34 +27,18 @@ const authCodes: readonly string[] = [
   "token_expired",
 ];
 
-export interface SlackWebApiNotifierOptions extends RetryTools {
+/** The API, the token's secret and the waits; the bot token is the secret the shared options cache (`secretCacheMs`). */
+export interface SlackWebApiNotifierOptions extends JsonClientOptions {
   /** The Web API base, e.g. `https://slack.com/api` (or a proxy, or a test receiver); methods are appended. */
   apiUrl: string;
   /** The name of the secret holding the bot token (`xoxb-…`, with chat:write). */
   tokenSecret: string;
-  secrets: Pick<SecretStore, "getSecretValue">;
-  /** Injected in tests; Node's global `fetch` otherwise. */
-  fetch?: typeof fetch;
   /** Tries per call (the first included) and the backoff between them; `defaultSlackRetry` otherwise. */
   retry?: RetryPolicy;
   /** A `Retry-After` longer than this is not waited out here: the call fails with `TransientError` at once. */
   maxRetryAfterMs?: number;
-  /** One request's deadline; a request past it counts as a network error and is retried. */
-  requestTimeoutMs?: number;
-  /** How long a token read from the secret store is reused (0: read it for every call). */
-  secretCacheMs?: number;
   /** Expires the token cache and dates an HTTP-date `Retry-After`. */
   clock?: Clock;
-}
-
-/** A failure worth another try, after `waitMs` when the server said how long. Never carries the token. */
-class RetryableFailure extends Error {
-  constructor(
-    message: string,
-    readonly waitMs?: number,
-  ) {
-    super(message);
-  }
 }
 
 /** Slack's answer: `ok`, and either the method's fields or an `error` code. */
@@ -68,17 +49,6 @@ interface SlackAnswer {
   channel?: unknown;
   ts?: unknown;
 }
-
-const isSecretNotFound = (error: unknown): boolean =>
-  error instanceof NotFoundError || (error instanceof Error && error.name === "ResourceNotFoundException");
-
-const networkReason = (error: unknown): string => {
-  if (!(error instanceof Error)) return "unknown error";
-  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-  const detail =
-    typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : "";
-  return detail === "" ? error.message : `${error.message} (${detail})`;
-};
 
 const parseAnswer = (text: string): SlackAnswer | undefined => {
   try {
@@ -128,27 +98,17 @@ export const retryAfterMs = (header: string | null, now: Date): number | undefin
 export class SlackWebApiNotifier implements ChatNotifier {
   private readonly apiUrl: string;
   private readonly tokenSecret: string;
-  private readonly secrets: Pick<SecretStore, "getSecretValue">;
-  private readonly fetch: typeof fetch;
-  private readonly retry: RetryPolicy;
-  private readonly tools: Required<RetryTools>;
   private readonly maxRetryAfterMs: number;
-  private readonly requestTimeoutMs: number;
-  private readonly secretCacheMs: number;
-  private readonly clock: Clock;
-  private cachedToken: { value: Promise<string>; expiresAtMs: number } | undefined;
+  private readonly client: JsonClient;
 
   constructor(options: SlackWebApiNotifierOptions) {
     this.apiUrl = options.apiUrl.replace(/\/+$/, "");
     this.tokenSecret = options.tokenSecret;
-    this.secrets = options.secrets;
-    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
-    this.retry = options.retry ?? defaultSlackRetry;
-    this.tools = { sleep: options.sleep ?? timerSleep, random: options.random ?? Math.random };
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? defaultMaxRetryAfterMs;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
-    this.secretCacheMs = options.secretCacheMs ?? defaultSecretCacheMs;
-    this.clock = options.clock ?? systemClock;
+    this.client = new JsonClient(options, {
+      defaultRetry: defaultSlackRetry,
+      secretLabel: "Slack token secret",
+    });
   }
 
   async postMessage(
@@ -186,105 +146,58 @@ export class SlackWebApiNotifier implements ChatNotifier {
 
   /** One Web API method call with the retries described on the class; resolves with an `ok: true` answer. */
   private async call(method: string, channel: string, args: Record<string, unknown>): Promise<SlackAnswer> {
-    const token = await this.token();
-    const redact = (text: string) => text.split(token).join("[token]");
+    const token = await this.client.secret(this.tokenSecret);
+    const redact = redactor(token, "[token]");
     const what = `Slack ${method} to ${channel} (token secret ${this.tokenSecret})`;
-    const body = JSON.stringify(args);
-    const attempts = Math.max(1, this.retry.attempts);
+    return this.client.post({
+      url: `${this.apiUrl}/${method}`,
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json; charset=utf-8",
+        accept: "application/json",
+      },
+      body: JSON.stringify(args),
+      what,
+      redact,
+      read: (response, text) => this.read(response, text, what, redact),
+    });
+  }
 
-    let lastFailure: RetryableFailure | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (lastFailure !== undefined) {
-        await this.tools.sleep(
-          lastFailure.waitMs ?? backoffDelayMs(this.retry, attempt - 2, this.tools.random),
+  /** One answer as Slack documents it: `ok: true`, a failure to retry, or an error that ends the call. */
+  private read(
+    response: Response,
+    text: string,
+    what: string,
+    redact: (text: string) => string,
+  ): SlackAnswer | RetryableFailure {
+    const answer = parseAnswer(text);
+    const code = typeof answer?.error === "string" ? answer.error : undefined;
+
+    if (response.status === 429 || (code !== undefined && rateLimitedCodes.includes(code))) {
+      const waitMs = retryAfterMs(response.headers.get("retry-after"), this.client.clock.now());
+      if (waitMs !== undefined && waitMs > this.maxRetryAfterMs) {
+        throw new TransientError(
+          `${what} was rate limited: Slack asked to wait ${Math.ceil(waitMs / millisecondsPerSecond)} s, ` +
+            `longer than the ${Math.floor(this.maxRetryAfterMs / millisecondsPerSecond)} s waited here`,
         );
       }
-      let response: Response;
-      let text: string;
-      try {
-        response = await this.fetch(`${this.apiUrl}/${method}`, {
-          method: "POST",
-          headers: {
-            authorization: `Bearer ${token}`,
-            "content-type": "application/json; charset=utf-8",
-            accept: "application/json",
-          },
-          body,
-          signal: AbortSignal.timeout(this.requestTimeoutMs),
-        });
-        text = await response.text();
-      } catch (error) {
-        lastFailure = new RetryableFailure(`a network error: ${redact(networkReason(error))}`);
-        continue;
-      }
-      const answer = parseAnswer(text);
-      const code = typeof answer?.error === "string" ? answer.error : undefined;
-
-      if (response.status === 429 || (code !== undefined && rateLimitedCodes.includes(code))) {
-        const waitMs = retryAfterMs(response.headers.get("retry-after"), this.clock.now());
-        if (waitMs !== undefined && waitMs > this.maxRetryAfterMs) {
-          throw new TransientError(
-            `${what} was rate limited: Slack asked to wait ${Math.ceil(waitMs / millisecondsPerSecond)} s, ` +
-              `longer than the ${Math.floor(this.maxRetryAfterMs / millisecondsPerSecond)} s waited here`,
-          );
-        }
-        lastFailure = new RetryableFailure(`HTTP ${response.status} ${code ?? "ratelimited"}`, waitMs);
-        continue;
-      }
-      if (response.status >= 500 || response.status === 408) {
-        lastFailure = new RetryableFailure(`HTTP ${response.status}${code ? ` ${redact(code)}` : ""}`);
-        continue;
-      }
-      if (answer?.ok === true) return answer;
-      if (code !== undefined && transientCodes.includes(code)) {
-        lastFailure = new RetryableFailure(code);
-        continue;
-      }
-      if (code !== undefined) {
-        if (authCodes.includes(code)) this.cachedToken = undefined;
-        const needed = typeof answer?.needed === "string" ? ` (needs ${redact(answer.needed)})` : "";
-        throw new ValidationError(`${what} was refused: ${redact(code)}${needed}`);
-      }
-      if (response.status >= 200 && response.status < 300) {
-        // Something answered that is not Slack's JSON: a proxy in between, or an answer cut short.
-        lastFailure = new RetryableFailure(`HTTP ${response.status} without Slack's JSON answer`);
-        continue;
-      }
-      throw new ValidationError(`${what} was refused with HTTP ${response.status}`);
+      return new RetryableFailure(`HTTP ${response.status} ${code ?? "ratelimited"}`, waitMs);
     }
-    throw new TransientError(
-      `${what} failed ${attempts} time(s), last with ${lastFailure?.message ?? "no answer"}`,
-      { cause: lastFailure },
-    );
-  }
-
-  /** The bot token, from the cache while it is fresh. */
-  private token(): Promise<string> {
-    const nowMs = this.clock.now().getTime();
-    if (this.cachedToken !== undefined && this.cachedToken.expiresAtMs > nowMs) return this.cachedToken.value;
-    const value = this.readToken();
-    const entry = { value, expiresAtMs: nowMs + this.secretCacheMs };
-    this.cachedToken = entry;
-    value.catch(() => {
-      if (this.cachedToken === entry) this.cachedToken = undefined;
-    });
-    return value;
-  }
-
-  private async readToken(): Promise<string> {
-    let token: string;
-    try {
-      token = (await this.secrets.getSecretValue(this.tokenSecret)).secretString.trim();
-    } catch (error) {
-      if (isSecretNotFound(error)) {
-        throw new NotFoundError(`The Slack token secret ${this.tokenSecret} does not exist`, {
-          cause: error,
-        });
-      }
-      throw error;
+    if (response.status >= 500 || response.status === 408) {
+      return new RetryableFailure(`HTTP ${response.status}${code ? ` ${redact(code)}` : ""}`);
     }
-    if (token === "") throw new ValidationError(`The Slack token secret ${this.tokenSecret} is empty`);
-    return token;
+    if (answer?.ok === true) return answer;
+    if (code !== undefined && transientCodes.includes(code)) return new RetryableFailure(code);
+    if (code !== undefined) {
+      if (authCodes.includes(code)) this.client.forgetSecret(this.tokenSecret);
+      const needed = typeof answer?.needed === "string" ? ` (needs ${redact(answer.needed)})` : "";
+      throw new ValidationError(`${what} was refused: ${redact(code)}${needed}`);
+    }
+    if (response.status >= 200 && response.status < 300) {
+      // Something answered that is not Slack's JSON: a proxy in between, or an answer cut short.
+      return new RetryableFailure(`HTTP ${response.status} without Slack's JSON answer`);
+    }
+    throw new ValidationError(`${what} was refused with HTTP ${response.status}`);
   }
 }
 
